@@ -1,0 +1,374 @@
+/*
+ * newsdex.h - the public API of newsdex, a full-text search library for news
+ * archives. This header is the manual: read it top to bottom.
+ *
+ * OVERVIEW
+ *   An index is a directory. An nd_writer adds articles to it and commits;
+ *   an nd_index is a read-only snapshot of the last commit; an nd_search runs
+ *   queries against a snapshot and returns nd_hits.
+ *
+ *       nd_writer *w;  nd_writer_open(&w, "archive", NULL);
+ *       nd_writer_add(w, &doc);  ...  nd_writer_commit(w);  nd_writer_free(w);
+ *
+ *       nd_index *ix;  nd_index_open(&ix, "archive", NULL);
+ *       nd_search *s;  nd_search_open(&s, ix);
+ *       nd_hits *h;    nd_search_run(s, &h, "oil prices", 10, NULL);
+ *       for (size_t i = 0; i < nd_hits_count(h); i++) { nd_hit hit; nd_hits_get(h, i, &hit); }
+ *       nd_hits_free(h); nd_search_free(s); nd_index_free(ix);
+ *
+ * ERRORS
+ *   Every fallible call returns int: ND_OK (0) on success, a negative ND_E*
+ *   code on failure. nd_strerror() names a code; the handle's *_errmsg()
+ *   call returns the detailed message of its last failure (for example
+ *   "segment seg-1.doc: checksum mismatch"). Messages are stored on the
+ *   handle, never in globals or thread-locals.
+ *
+ * THREADS
+ *   - An nd_index is an immutable snapshot: any number of threads may use it
+ *     at once (open one nd_search per thread on it).
+ *   - An nd_search and the nd_hits it returns belong to one thread at a time.
+ *   - An nd_writer belongs to one thread at a time, and at most one writer
+ *     may be open per index directory, across processes (a lock file
+ *     enforces it; a second nd_writer_open returns ND_EBUSY).
+ *   - Readers never see uncommitted work, and keep seeing the commit they
+ *     opened for as long as they stay open.
+ *   The library has no global state and no init call.
+ *
+ * TEXT
+ *   All text is UTF-8. Text arguments are (const char *s, size_t len) pairs
+ *   and need not be NUL-terminated, except paths and query strings passed
+ *   as plain C strings where noted.
+ *
+ * OWNERSHIP
+ *   "caller owns, free with nd_X_free": the caller must call that function.
+ *   "borrowed, valid until ...": do not free; the pointer dies at that event.
+ */
+#ifndef NEWSDEX_H
+#define NEWSDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define ND_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define ND_API __attribute__((visibility("default")))
+#else
+#define ND_API
+#endif
+
+/* ---- Versions --------------------------------------------------------- */
+
+#define ND_VERSION_MAJOR 0
+#define ND_VERSION_MINOR 1
+#define ND_VERSION_PATCH 0
+#define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
+#define ND_VERSION_STRING "0.1.0"
+
+/* The on-disk format version written by this library (docs/FORMAT.md). */
+#define ND_FORMAT_VERSION 1
+
+/** @return the library version string, e.g. "0.1.0" (static storage).
+ *  @since 0.1 */
+ND_API const char *nd_version(void);
+
+/* ---- Error codes ------------------------------------------------------ */
+
+#define ND_OK 0
+#define ND_DONE 1         /* end of iteration (not an error) */
+#define ND_ENOMEM (-1)    /* out of memory */
+#define ND_EIO (-2)       /* an operating-system I/O call failed */
+#define ND_ECORRUPT (-3)  /* index file damaged or truncated */
+#define ND_EVERSION (-4)  /* index written by an unknown format version */
+#define ND_EINVAL (-5)    /* invalid argument or invalid input document */
+#define ND_ESYNTAX (-6)   /* query syntax error */
+#define ND_ENOTFOUND (-7) /* no index (or no such item) at that place */
+#define ND_EBUSY (-8)     /* the index is locked by another writer */
+#define ND_ELIMIT (-9)    /* a documented limit was exceeded (docs/LIMITS.md) */
+
+/** @return a static, human-readable name for an ND_* code ("corrupt index
+ *  file", ...). Never NULL. @since 0.1 */
+ND_API const char *nd_strerror(int code);
+
+/* ---- Articles --------------------------------------------------------- */
+
+/* Sentinel for "no date" in nd_doc.date and nd_hit.date. */
+#define ND_NO_DATE INT64_MIN
+
+/* One article to index. Every string is (pointer, length), UTF-8; NULL with
+ * length 0 means absent. Only `id` is required. The writer copies what it
+ * needs: the strings may be freed as soon as nd_writer_add returns. */
+typedef struct nd_doc {
+    const char *id;
+    size_t id_len;
+    const char *title;
+    size_t title_len;
+    const char *body;
+    size_t body_len;
+    const char *source; /* e.g. "Reuters"; an exact-match keyword */
+    size_t source_len;
+    const char *url;
+    size_t url_len;
+    const char *lang; /* BCP-47 tag, e.g. "en"; an exact-match keyword */
+    size_t lang_len;
+    int64_t date; /* seconds since 1970-01-01T00:00:00Z, or ND_NO_DATE */
+} nd_doc;
+
+/** Parses an ISO 8601 date or date-time ("2019", "2019-03", "2019-03-14",
+ *  "2019-03-14T09:30", "2019-03-14T09:30:00Z", "...+01:00", fractions of a
+ *  second ignored) into seconds since the epoch, UTC. A missing zone means UTC.
+ *  @return ND_OK, or ND_EINVAL if the text is not such a date or is out of
+ *  the supported range (years 0001..9999). @since 0.1 */
+ND_API int nd_date_parse(int64_t *out, const char *s, size_t len);
+
+/** Formats seconds since the epoch as "YYYY-MM-DD" when the time of day is
+ *  midnight UTC, else "YYYY-MM-DDTHH:MM:SSZ". Writes at most n bytes including
+ *  the NUL. @return the length written (without NUL), or 0 if n is too small
+ *  or the value is ND_NO_DATE. @since 0.1 */
+ND_API size_t nd_date_format(char *buf, size_t n, int64_t date);
+
+/* ---- Allocator -------------------------------------------------------- */
+
+/* Optional allocator hooks, stored per handle. All three or none. */
+typedef struct nd_allocator {
+    void *(*malloc_fn)(void *ctx, size_t n);
+    void *(*realloc_fn)(void *ctx, void *p, size_t n);
+    void (*free_fn)(void *ctx, void *p);
+    void *ctx;
+} nd_allocator;
+
+/* ---- Analyzer options ------------------------------------------------- */
+
+/* BM25 parameters and field weights used when ranking. */
+typedef struct nd_bm25 {
+    double k1;           /* term-frequency saturation; default 0.9 */
+    double b;            /* length normalisation; default 0.4 */
+    double title_weight; /* default 2.0 */
+    double body_weight;  /* default 1.0 */
+} nd_bm25;
+
+#define ND_BM25_DEFAULTS {0.9, 0.4, 2.0, 1.0}
+
+/* ---- Writer ----------------------------------------------------------- */
+
+typedef struct nd_writer nd_writer;
+
+typedef struct nd_writer_opts {
+    unsigned version;        /* ND_WRITER_OPTS_VERSION */
+    size_t ram_budget;       /* bytes of buffered postings before a segment is
+                                flushed; 0 = default (256 MiB) */
+    const nd_allocator *alloc; /* NULL = malloc/realloc/free */
+} nd_writer_opts;
+
+#define ND_WRITER_OPTS_VERSION 1
+#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, NULL}
+
+/** Opens (creating if needed) the index directory `dir` for writing and takes
+ *  its writer lock.
+ *  @param out  caller owns, free with nd_writer_free.
+ *  @param dir  path, NUL-terminated.
+ *  @param opts NULL for defaults.
+ *  @return ND_OK; ND_EBUSY if another writer holds the lock; ND_EVERSION,
+ *  ND_ECORRUPT for an existing index that cannot be read; ND_EIO; ND_ENOMEM.
+ *  On failure *out is NULL (the message is lost; use nd_strerror).
+ *  @since 0.1 */
+ND_API int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts);
+
+/** Adds one article. It becomes visible to readers at the next successful
+ *  nd_writer_commit. An article without an id is rejected with ND_EINVAL.
+ *  @since 0.1 */
+ND_API int nd_writer_add(nd_writer *w, const nd_doc *doc);
+
+/** Parses one JSON object (one line of a JSON Lines file) and adds it.
+ *  Fields: "id" (string, required), "title", "body", "source", "url",
+ *  "lang" (strings), "date" (ISO 8601 string); other fields are ignored;
+ *  null counts as absent.
+ *  @return ND_OK; ND_EINVAL for a bad article (invalid JSON or UTF-8,
+ *  missing id, wrong field type, bad date) with the reason in
+ *  nd_writer_errmsg - the writer stays usable; other codes are failures of
+ *  the writer itself. @since 0.1 */
+ND_API int nd_writer_add_json(nd_writer *w, const char *json, size_t len);
+
+/* Progress and error reporting for nd_writer_add_jsonl. */
+typedef struct nd_ingest_stats {
+    uint64_t lines;        /* lines read (blank lines included) */
+    uint64_t added;        /* articles added */
+    uint64_t skipped;      /* bad lines reported and skipped */
+    uint64_t bytes_read;   /* bytes of the (possibly compressed) input consumed */
+    uint64_t bytes_total;  /* size of the input file, 0 if unknown (stdin) */
+} nd_ingest_stats;
+
+typedef struct nd_ingest_opts {
+    unsigned version; /* ND_INGEST_OPTS_VERSION */
+    int strict;       /* non-zero: the first bad line stops the ingest (ND_EINVAL) */
+    /* Called once for each bad line, with the file name as given, the 1-based
+     * line number and a reason. May be NULL. */
+    void (*on_error)(void *ctx, const char *file, uint64_t line, const char *reason);
+    /* Called now and then (at least every 4 MiB of input) and at the end. May
+     * be NULL. */
+    void (*on_progress)(void *ctx, const nd_ingest_stats *stats);
+    void *ctx;
+} nd_ingest_opts;
+
+#define ND_INGEST_OPTS_VERSION 1
+#define ND_INGEST_OPTS_INIT {ND_INGEST_OPTS_VERSION, 0, NULL, NULL, NULL}
+
+/** Reads a JSON Lines file (gzip-compressed or plain, detected from its
+ *  content; "-" reads standard input) and adds each article, reporting bad
+ *  lines through opts->on_error and counting them in *stats.
+ *  @param stats may be NULL; otherwise filled (accumulated into: zero it
+ *  before the first file).
+ *  @return ND_OK when the whole file was read (bad lines do not count as
+ *  failure unless opts->strict); ND_EIO if it cannot be read, including a
+ *  truncated gzip stream (the articles before the damage stay added);
+ *  ND_EINVAL on the first bad line in strict mode. @since 0.1 */
+ND_API int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *opts,
+                               nd_ingest_stats *stats);
+
+/** Makes every article added so far durable and visible to newly opened
+ *  readers, atomically: segment files are written and fsync'd before the
+ *  commit record that names them. @since 0.1 */
+ND_API int nd_writer_commit(nd_writer *w);
+
+/** @return the detailed message of the writer's last failure ("" if none).
+ *  Borrowed, valid until the next call on `w`. @since 0.1 */
+ND_API const char *nd_writer_errmsg(const nd_writer *w);
+
+/** Releases the lock and frees the writer. Uncommitted articles are
+ *  discarded. Accepts NULL. @since 0.1 */
+ND_API void nd_writer_free(nd_writer *w);
+
+/* ---- Index (read-only snapshot) --------------------------------------- */
+
+typedef struct nd_index nd_index;
+
+typedef struct nd_open_opts {
+    unsigned version;          /* ND_OPEN_OPTS_VERSION */
+    int skip_checksums;        /* non-zero: do not verify whole-file CRC32s on
+                                  open (structure is still validated) */
+    const nd_allocator *alloc; /* NULL = malloc/realloc/free */
+} nd_open_opts;
+
+#define ND_OPEN_OPTS_VERSION 1
+#define ND_OPEN_OPTS_INIT {ND_OPEN_OPTS_VERSION, 0, NULL}
+
+/** Opens the last commit of the index at `dir` as an immutable snapshot.
+ *  Every file's magic, version and checksum is verified.
+ *  @param out caller owns, free with nd_index_free. On failure *out is NULL.
+ *  @param errbuf optional (may be NULL): receives the detailed message on
+ *  failure, NUL-terminated, truncated to errlen bytes.
+ *  @return ND_OK; ND_ENOTFOUND if `dir` holds no index; ND_ECORRUPT;
+ *  ND_EVERSION; ND_EIO; ND_ENOMEM. @since 0.1 */
+ND_API int nd_index_open(nd_index **out, const char *dir, const nd_open_opts *opts,
+                         char *errbuf, size_t errlen);
+
+/** Frees the snapshot. Every nd_search on it must be freed first. Accepts
+ *  NULL. @since 0.1 */
+ND_API void nd_index_free(nd_index *ix);
+
+/* Figures about an index, for `search stats` and monitoring. */
+typedef struct nd_index_stats {
+    uint64_t docs;            /* live articles */
+    uint64_t segments;        /* segments in the snapshot */
+    uint64_t terms;           /* dictionary entries, summed over segments and fields */
+    uint64_t generation;      /* commit generation of the snapshot */
+    uint64_t bytes_terms;     /* term dictionary files (.tdx) */
+    uint64_t bytes_postings;  /* doc ids and frequencies (.doc) */
+    uint64_t bytes_positions; /* positions (.pos) */
+    uint64_t bytes_columns;   /* field lengths and dates (.col) */
+    uint64_t bytes_stored;    /* compressed stored articles (.sto) */
+    uint64_t bytes_other;     /* commit record and lock */
+} nd_index_stats;
+
+/** Fills *out. Never fails on a valid handle. @since 0.1 */
+ND_API void nd_index_stats_get(const nd_index *ix, nd_index_stats *out);
+
+/* ---- Search ----------------------------------------------------------- */
+
+typedef struct nd_search nd_search;
+typedef struct nd_hits nd_hits;
+
+/** Creates a searcher on `ix`: per-thread scratch space and error message.
+ *  @param out caller owns, free with nd_search_free; must be freed before
+ *  `ix`. @since 0.1 */
+ND_API int nd_search_open(nd_search **out, nd_index *ix);
+ND_API void nd_search_free(nd_search *s);
+
+/** @return the detailed message of the last failure on `s` (for ND_ESYNTAX it
+ *  names the position). Borrowed, valid until the next call on `s`. */
+ND_API const char *nd_search_errmsg(const nd_search *s);
+
+/* Default operator between query terms without a + or - prefix. */
+#define ND_OP_OR 0
+#define ND_OP_AND 1
+
+typedef struct nd_search_opts {
+    unsigned version;   /* ND_SEARCH_OPTS_VERSION */
+    size_t offset;      /* hits to skip (pagination) */
+    int default_op;     /* ND_OP_OR (default) or ND_OP_AND */
+    int snippets;       /* non-zero (default): build a snippet per hit */
+    nd_bm25 bm25;       /* ranking parameters */
+} nd_search_opts;
+
+#define ND_SEARCH_OPTS_VERSION 1
+#define ND_SEARCH_OPTS_INIT {ND_SEARCH_OPTS_VERSION, 0, ND_OP_OR, 1, ND_BM25_DEFAULTS}
+
+/** Runs `query` (NUL-terminated UTF-8; syntax in README: words, +required,
+ *  -excluded) and returns the k best articles, ranked by BM25.
+ *  @param out caller owns, free with nd_hits_free.
+ *  @param k at most ND_MAX_K.
+ *  @param opts NULL for defaults.
+ *  @return ND_OK (also when nothing matches); ND_ESYNTAX; ND_ELIMIT for a
+ *  query past the limits; ND_ECORRUPT if damage is found while reading.
+ *  @since 0.1 */
+ND_API int nd_search_run(nd_search *s, nd_hits **out, const char *query, size_t k,
+                         const nd_search_opts *opts);
+
+#define ND_MAX_K 10000
+
+/* A highlighted range in a snippet: bytes [start, start+len). */
+typedef struct nd_span {
+    uint32_t start;
+    uint32_t len;
+} nd_span;
+
+/* One ranked article. Every pointer is borrowed, valid until nd_hits_free;
+ * strings are not NUL-terminated (use the lengths); absent ones have length 0. */
+typedef struct nd_hit {
+    double score;
+    const char *id;
+    size_t id_len;
+    const char *title;
+    size_t title_len;
+    const char *source;
+    size_t source_len;
+    const char *url;
+    size_t url_len;
+    const char *lang;
+    size_t lang_len;
+    int64_t date;          /* or ND_NO_DATE */
+    const char *snippet;   /* a passage of the body (or title) */
+    size_t snippet_len;
+    const nd_span *marks;  /* matched terms inside the snippet, in order */
+    size_t n_marks;
+} nd_hit;
+
+/** @return the number of hits returned (at most k). */
+ND_API size_t nd_hits_count(const nd_hits *h);
+/** @return the number of articles matching the query (all of them, not
+ *  only the k returned). */
+ND_API uint64_t nd_hits_total(const nd_hits *h);
+/** Fills *out with hit i (0-based, best first). @return ND_OK or ND_EINVAL
+ *  if i is out of range. */
+ND_API int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out);
+ND_API void nd_hits_free(nd_hits *h);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NEWSDEX_H */

@@ -1,0 +1,69 @@
+/*
+ * analysis.h - turns text into index terms. The analyzer is the one place
+ * that decides what a "word" is, so documents and queries go through the
+ * same code.
+ *
+ * Pipeline: ICU word boundaries (UAX #29, with ICU's dictionary rules for
+ * CJK, Thai and other scripts written without spaces) -> keep segments
+ * whose rule status is a word, number, letter, kana or ideograph (so
+ * punctuation, spaces and emoji are not terms) -> NFKC case folding ->
+ * U+2019 becomes an ASCII apostrophe -> a trailing English possessive "'s"
+ * is removed. Tokens longer than ND_MAX_TERM_BYTES after normalisation are
+ * dropped but still take a position, so phrases never match across them.
+ *
+ * Positions count kept tokens from 0; byte offsets point into the input
+ * text. Invalid UTF-8 in the input is treated as U+FFFD (never an error).
+ */
+#ifndef ND_ANALYSIS_H
+#define ND_ANALYSIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/util.h"
+
+#define ND_MAX_TERM_BYTES 255
+
+typedef struct nd_analyzer nd_analyzer;
+
+typedef struct nd_token {
+    const char *term; /* normalised UTF-8, not NUL-terminated; borrowed until the callback returns */
+    size_t len;       /* 1..ND_MAX_TERM_BYTES */
+    uint32_t pos;     /* 0-based position among the text's tokens */
+    size_t start;     /* byte offset of the token's first byte in the input */
+    size_t end;       /* byte offset one past its last byte */
+} nd_token;
+
+/* Return 0 to go on, non-zero to stop (analyzer_run then returns that value). */
+typedef int (*nd_token_fn)(void *ctx, const nd_token *tok);
+
+/* ---- analyzer.c ------------------------------------------------------- */
+
+/* Opens an analyzer (owns its ICU break iterator and buffers). Not thread-safe:
+ * one per thread. On failure returns ND_ENOMEM or ND_EIO with a message in e. */
+int analyzer_open(nd_analyzer **out, nd_err *e);
+void analyzer_free(nd_analyzer *a);
+
+/* Tokenises text[0..len) calling fn for each token in order. Any length is
+ * accepted (long texts are processed in pieces cut at whitespace).
+ * Returns 0, the callback's non-zero value, or ND_ENOMEM. */
+int analyzer_run(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx);
+
+/* Normalises a whole keyword value (source, lang) for exact matching:
+ * NFKC case folding, leading/trailing whitespace trimmed. Writes into out
+ * (replacing its content). Returns 0 or ND_ENOMEM. */
+int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out);
+
+/* The longest piece analyzer_run hands to ICU at once. Pieces end after the
+ * last ASCII whitespace byte that fits (at a UTF-8 character boundary if
+ * there is none, splitting that word). */
+#define ND_ANALYZER_PIECE_BYTES ((size_t)1 << 20)
+
+/* The detailed message of the last failure of analyzer_run or
+ * analyzer_keyword ("" if none). Besides the codes above, analyzer_run
+ * returns ND_EIO for an ICU failure other than memory, and ND_ELIMIT for a
+ * text of more than UINT32_MAX + 1 positions. Borrowed, valid until the next
+ * call on a. */
+const char *analyzer_errmsg(const nd_analyzer *a);
+
+#endif

@@ -1,0 +1,403 @@
+/*
+ * analyzer.c - the analyzer: owns the ICU word break iterator and the
+ * scratch buffers that turn UTF-8 text into index terms, and the keyword
+ * normaliser used for exact-match fields. Documents and queries both come
+ * through here, so any change to what a term is changes every index: keep
+ * the output stable (tests/test_analysis.c pins it down).
+ *
+ * The text is handed to ICU as a UTF-8 UText, so break positions are byte
+ * offsets into the caller's text and no UTF-16 copy of the whole text is
+ * made. Only kept segments are converted to UTF-16, and only when they
+ * contain non-ASCII bytes: for ASCII, NFKC_Casefold is exactly A-Z -> a-z.
+ * Long texts are cut into pieces of at most ND_ANALYZER_PIECE_BYTES (ICU
+ * indexes are int32_t, and its dictionary engines keep per-text caches);
+ * positions and offsets run on across pieces.
+ */
+#include <stdlib.h>
+
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utext.h>
+
+#include "analysis/analysis.h"
+
+/* A growable UTF-16 scratch buffer; ICU wants its capacity as int32_t. */
+typedef struct u16buf {
+    UChar *p;    /* NULL until first needed */
+    int32_t cap; /* code units allocated */
+} u16buf;
+
+struct nd_analyzer {
+    UBreakIterator *words;    /* UBRK_WORD, root locale; its text is set per piece */
+    const UNormalizer2 *fold; /* NFKC_Casefold; owned by ICU, never closed */
+    UText text;               /* UTF-8 view of the current piece, reopened per piece */
+    u16buf u16;               /* a segment converted to UTF-16 */
+    u16buf norm;              /* NFKC_Casefold of u16 */
+    nd_buf term;              /* the normalised term in UTF-8, lent to the callback */
+    nd_err err;               /* last failure */
+};
+
+/* Bytes of U+2019 RIGHT SINGLE QUOTATION MARK in UTF-8. */
+#define RSQUO_0 0xE2
+#define RSQUO_1 0x80
+#define RSQUO_2 0x99
+
+static int icu_fail(nd_analyzer *a, UErrorCode st, const char *what)
+{
+    int code = st == U_MEMORY_ALLOCATION_ERROR ? ND_ENOMEM : ND_EIO;
+    return err_set(&a->err, code, "%s: %s", what, u_errorName(st));
+}
+
+/* The ASCII bytes that Unicode calls White_Space: TAB, LF, VT, FF, CR, SPACE. */
+static int is_ascii_space(unsigned char c)
+{
+    return c == ' ' || (c >= 0x09 && c <= 0x0D);
+}
+
+/* Makes room for `units` UTF-16 code units in b (its content is scratch). */
+static int reserve_u16(nd_analyzer *a, u16buf *b, size_t units)
+{
+    if (units <= (size_t)b->cap)
+        return ND_OK;
+    if (units > INT32_MAX)
+        return err_set(&a->err, ND_ENOMEM, "segment of %zu UTF-16 units is too long", units);
+    size_t cap = (size_t)b->cap * 2;
+    if (cap < units)
+        cap = units;
+    if (cap < 64)
+        cap = 64;
+    if (cap > INT32_MAX)
+        cap = INT32_MAX;
+    UChar *p = realloc(b->p, cap * sizeof(UChar));
+    if (!p)
+        return err_set(&a->err, ND_ENOMEM, "out of memory for %zu UTF-16 units", cap);
+    b->p = p;
+    b->cap = (int32_t)cap;
+    return ND_OK;
+}
+
+/* NFKC_Casefold of the UTF-8 bytes s[0..n) (invalid sequences become
+ * U+FFFD) into a->norm, as UTF-16; *units receives its length. */
+static int fold16(nd_analyzer *a, const char *s, size_t n, int32_t *units)
+{
+    int32_t len16 = 0;
+    UErrorCode st = U_ZERO_ERROR;
+    int rc;
+
+    if (n > INT32_MAX)
+        return err_set(&a->err, ND_ENOMEM, "text of %zu bytes is too long to normalise", n);
+    /* A UTF-8 sequence never yields more UTF-16 units than it has bytes, and
+     * each invalid byte yields at most one U+FFFD. */
+    if ((rc = reserve_u16(a, &a->u16, n)) != 0)
+        return rc;
+    u_strFromUTF8WithSub(a->u16.p, a->u16.cap, &len16, s, (int32_t)n, 0xFFFD, NULL, &st);
+    if (U_FAILURE(st))
+        return icu_fail(a, st, "u_strFromUTF8WithSub");
+
+    /* NFKC_Casefold rarely grows a text by much; a longer result is retried. */
+    if ((rc = reserve_u16(a, &a->norm, (size_t)len16 + 16)) != 0)
+        return rc;
+    for (;;) {
+        st = U_ZERO_ERROR;
+        int32_t need = unorm2_normalize(a->fold, a->u16.p, len16, a->norm.p, a->norm.cap, &st);
+        if (st == U_BUFFER_OVERFLOW_ERROR && need > a->norm.cap) {
+            if ((rc = reserve_u16(a, &a->norm, (size_t)need)) != 0)
+                return rc;
+            continue;
+        }
+        if (U_FAILURE(st))
+            return icu_fail(a, st, "unorm2_normalize");
+        *units = need;
+        return ND_OK;
+    }
+}
+
+/* Appends the UTF-16 text p[0..len) to out as UTF-8. */
+static int put_utf8(nd_analyzer *a, nd_buf *out, const UChar *p, int32_t len)
+{
+    size_t room;
+    int32_t got = 0;
+    UErrorCode st = U_ZERO_ERROR;
+
+    /* At most three UTF-8 bytes per UTF-16 unit (a surrogate pair is 4 for 2). */
+    if (size_mul((size_t)len, 3, &room) != 0 || room > INT32_MAX)
+        return err_set(&a->err, ND_ENOMEM, "normalised text of %d units is too long", (int)len);
+    if (buf_reserve(out, room) != 0)
+        return err_set(&a->err, ND_ENOMEM, "out of memory for %zu bytes", room);
+    size_t avail = out->cap - out->len;
+    int32_t cap = avail > INT32_MAX ? INT32_MAX : (int32_t)avail;
+    u_strToUTF8WithSub((char *)out->data + out->len, cap, &got, p, len, 0xFFFD, NULL, &st);
+    if (U_FAILURE(st))
+        return icu_fail(a, st, "u_strToUTF8WithSub");
+    out->len += (size_t)got;
+    return ND_OK;
+}
+
+/* Drops a trailing English possessive "'s" (the apostrophe is already ASCII). */
+static size_t strip_possessive(const char *t, size_t n)
+{
+    if (n >= 2 && t[n - 2] == '\'' && t[n - 1] == 's')
+        return n - 2;
+    return n;
+}
+
+/* Replaces each U+2019 by "'" in place; returns the new length. */
+static size_t ascii_apostrophes(char *t, size_t n)
+{
+    size_t r = 0, w = 0;
+    while (r < n) {
+        if ((unsigned char)t[r] == RSQUO_0 && r + 2 < n && (unsigned char)t[r + 1] == RSQUO_1 &&
+            (unsigned char)t[r + 2] == RSQUO_2) {
+            t[w++] = '\'';
+            r += 3;
+        } else {
+            t[w++] = t[r++];
+        }
+    }
+    return w;
+}
+
+/*
+ * Turns one word segment s[0..n) into its term: NFKC_Casefold, U+2019 -> "'",
+ * trailing "'s" removed. *term receives a pointer into s (when the segment is
+ * already its own term) or into a->term. A *len above ND_MAX_TERM_BYTES
+ * means "too long" and the bytes are then not meaningful: once a result is
+ * certain to exceed the limit the rest of the work is skipped.
+ */
+static int normalise(nd_analyzer *a, const char *s, size_t n, const char **term, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i;
+    int upper = 0;
+
+    for (i = 0; i < n; i++) {
+        if (u[i] >= 0x80)
+            break;
+        upper |= (unsigned)(u[i] - 'A') < 26u;
+    }
+    if (i == n) {
+        /* ASCII: the NFKC_Casefold is A-Z -> a-z and keeps the length, so a
+         * segment longer than the limit plus "'s" can be judged unseen. */
+        if (n > ND_MAX_TERM_BYTES + 2) {
+            *term = s;
+            *len = n;
+            return ND_OK;
+        }
+        if (!upper) {
+            *term = s;
+            *len = strip_possessive(s, n);
+            return ND_OK;
+        }
+        char *t = (char *)a->term.data;
+        for (i = 0; i < n; i++)
+            t[i] = (char)((unsigned)(u[i] - 'A') < 26u ? u[i] + 32 : u[i]);
+        *term = t;
+        *len = strip_possessive(t, n);
+        return ND_OK;
+    }
+
+    int32_t units;
+    int rc = fold16(a, s, n, &units);
+    if (rc)
+        return rc;
+    /* Every UTF-16 unit becomes at least one UTF-8 byte, U+2019 becomes
+     * exactly one, and the possessive takes at most two away. */
+    if ((size_t)units > ND_MAX_TERM_BYTES + 2) {
+        *term = s;
+        *len = (size_t)units;
+        return ND_OK;
+    }
+    a->term.len = 0;
+    if ((rc = put_utf8(a, &a->term, a->norm.p, units)) != 0)
+        return rc;
+    char *t = (char *)a->term.data;
+    size_t m = ascii_apostrophes(t, a->term.len);
+    *term = t;
+    *len = strip_possessive(t, m);
+    return ND_OK;
+}
+
+/*
+ * Length of the next piece of text[0..len): everything if it fits, else up
+ * to and including the last ASCII whitespace byte within the first
+ * ND_ANALYZER_PIECE_BYTES bytes; a word boundary there is certain, so the
+ * pieces segment as the whole text would. Without whitespace, the cut falls
+ * on a UTF-8 character boundary (the word there is split in two).
+ */
+static size_t piece_len(const char *text, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t max = ND_ANALYZER_PIECE_BYTES;
+
+    if (len <= max)
+        return len;
+    for (size_t i = max; i > 0; i--) {
+        if (is_ascii_space(u[i - 1]))
+            return i;
+    }
+    size_t cut = max;
+    /* Back over at most three continuation bytes; more means invalid UTF-8,
+     * where any cut is as good as another. */
+    for (int k = 0; k < 3 && (u[cut] & 0xC0) == 0x80; k++)
+        cut--;
+    if ((u[cut] & 0xC0) == 0x80)
+        cut = max;
+    return cut;
+}
+
+/* Tokenises one piece, text[base..base+n), continuing the count in *pos. */
+static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, uint64_t *pos,
+                     nd_token_fn fn, void *ctx)
+{
+    UErrorCode st = U_ZERO_ERROR;
+    const char *p = text + base;
+
+    utext_openUTF8(&a->text, p, (int64_t)n, &st);
+    if (U_FAILURE(st))
+        return icu_fail(a, st, "utext_openUTF8");
+    ubrk_setUText(a->words, &a->text, &st);
+    if (U_FAILURE(st))
+        return icu_fail(a, st, "ubrk_setUText");
+
+    int32_t prev = ubrk_first(a->words), cur;
+    for (; (cur = ubrk_next(a->words)) != UBRK_DONE; prev = cur) {
+        /* Spaces, punctuation and symbols (emoji included) have statuses
+         * below the limit; words, numbers, kana and ideographs above. */
+        if (ubrk_getRuleStatus(a->words) < UBRK_WORD_NONE_LIMIT)
+            continue;
+        const char *term;
+        size_t tlen;
+        int rc = normalise(a, p + prev, (size_t)(cur - prev), &term, &tlen);
+        if (rc)
+            return rc;
+        /* A word that folds to nothing (U+3164 HANGUL FILLER, say) was never
+         * visible, so it takes no position. An over-long one does, so a
+         * phrase cannot match across it. */
+        if (tlen == 0)
+            continue;
+        if (*pos > UINT32_MAX)
+            return err_set(&a->err, ND_ELIMIT, "more than %lu tokens in one text",
+                           (unsigned long)UINT32_MAX);
+        if (tlen <= ND_MAX_TERM_BYTES) {
+            nd_token tok;
+            tok.term = term;
+            tok.len = tlen;
+            tok.pos = (uint32_t)*pos;
+            tok.start = base + (size_t)prev;
+            tok.end = base + (size_t)cur;
+            rc = fn(ctx, &tok);
+            if (rc)
+                return rc;
+        }
+        (*pos)++;
+    }
+    return ND_OK;
+}
+
+int analyzer_open(nd_analyzer **out, nd_err *e)
+{
+    UErrorCode st = U_ZERO_ERROR;
+    UText init = UTEXT_INITIALIZER;
+
+    *out = NULL;
+    nd_analyzer *a = calloc(1, sizeof *a);
+    if (!a)
+        return err_set(e, ND_ENOMEM, "out of memory for the analyzer");
+    a->text = init;
+    a->fold = unorm2_getNFKCCasefoldInstance(&st);
+    if (U_FAILURE(st)) {
+        free(a);
+        return err_set(e, st == U_MEMORY_ALLOCATION_ERROR ? ND_ENOMEM : ND_EIO,
+                       "unorm2_getNFKCCasefoldInstance: %s", u_errorName(st));
+    }
+    /* The root locale has the dictionary engines for scripts written
+     * without spaces (Chinese, Japanese, Thai, Lao, Khmer, Burmese). */
+    a->words = ubrk_open(UBRK_WORD, "", NULL, 0, &st);
+    if (U_FAILURE(st)) {
+        free(a);
+        return err_set(e, st == U_MEMORY_ALLOCATION_ERROR ? ND_ENOMEM : ND_EIO,
+                       "ubrk_open(UBRK_WORD): %s", u_errorName(st));
+    }
+    /* The ASCII path writes terms without checking room: give it the
+     * largest segment it writes (longer ones are rejected unread). */
+    if (buf_reserve(&a->term, ND_MAX_TERM_BYTES + 2) != 0) {
+        analyzer_free(a);
+        return err_set(e, ND_ENOMEM, "out of memory for the analyzer");
+    }
+    *out = a;
+    return ND_OK;
+}
+
+void analyzer_free(nd_analyzer *a)
+{
+    if (!a)
+        return;
+    ubrk_close(a->words);
+    utext_close(&a->text);
+    free(a->u16.p);
+    free(a->norm.p);
+    buf_free(&a->term);
+    free(a);
+}
+
+const char *analyzer_errmsg(const nd_analyzer *a)
+{
+    return a->err.msg;
+}
+
+int analyzer_run(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx)
+{
+    uint64_t pos = 0;
+    size_t off = 0;
+
+    err_clear(&a->err);
+    while (off < len) {
+        size_t n = piece_len(text + off, len - off);
+        int rc = run_piece(a, text, off, n, &pos, fn, ctx);
+        if (rc)
+            return rc;
+        off += n;
+    }
+    return ND_OK;
+}
+
+int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i;
+
+    err_clear(&a->err);
+    buf_reset(out);
+    for (i = 0; i < len && u[i] < 0x80; i++)
+        ;
+    if (i == len) {
+        size_t b = 0, e = len;
+        while (b < e && is_ascii_space(u[b]))
+            b++;
+        while (e > b && is_ascii_space(u[e - 1]))
+            e--;
+        if (buf_reserve(out, e - b) != 0)
+            return err_set(&a->err, ND_ENOMEM, "out of memory for a keyword of %zu bytes", e - b);
+        for (i = b; i < e; i++)
+            out->data[out->len++] = (uint8_t)((unsigned)(u[i] - 'A') < 26u ? u[i] + 32 : u[i]);
+        return ND_OK;
+    }
+
+    int32_t units;
+    int rc = fold16(a, s, len, &units);
+    if (rc)
+        return rc;
+    /* Trim after folding: NFKC maps most spaces (U+00A0, U+3000, ...) to
+     * U+0020 and removes default-ignorables such as U+200B. */
+    const UChar *p = a->norm.p;
+    int32_t b = 0, e = units;
+    /* Every White_Space character is in the BMP and no surrogate is one, so
+     * code units can be tested one at a time. */
+    while (b < e && u_isUWhiteSpace(p[b]))
+        b++;
+    while (e > b && u_isUWhiteSpace(p[e - 1]))
+        e--;
+    return put_utf8(a, out, p + b, e - b);
+}

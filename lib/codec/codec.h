@@ -1,0 +1,72 @@
+/*
+ * codec.h - pure integer codecs for postings, positions and skip data.
+ *
+ * Everything here works on caller-owned buffers, never allocates, and
+ * decodes untrusted bytes safely: every decoder takes an end pointer and
+ * reports damage instead of reading past it.
+ *
+ * The varint (defined once, used by every file in docs/FORMAT.md):
+ * unsigned LEB128 - 7 value bits per byte, least significant group first,
+ * high bit set on every byte but the last; at most 10 bytes for a u64.
+ *
+ * bitpack128 layout ("4-lane vertical", the layout SIMD decoders use):
+ * 128 u32 values, each < 2^bits (bits 0..32), occupy exactly 16*bits bytes,
+ * seen as 4*bits little-endian u32 words. Value i belongs to lane i%4 and
+ * is the (i/4)-th value of that lane; each lane's 32 values are packed LSB
+ * first into the lane's `bits` words, a value may straddle two words; word
+ * w of lane l is stored at u32 index 4*w + l. bits = 0 stores nothing and
+ * decodes to 128 zeros.
+ *
+ * seq (a u32 sequence of any length n, n known to the reader): full blocks
+ * of 128 as [u8 bits][bitpack128], then the n % 128 tail values as varints.
+ */
+#ifndef ND_CODEC_H
+#define ND_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ND_VARINT_MAX 10
+#define ND_BLOCK 128
+
+/* ---- varint.c --------------------------------------------------------- */
+
+/* Writes v to p (room for ND_VARINT_MAX bytes needed); returns bytes written. */
+size_t varint_put(uint8_t *p, uint64_t v);
+/* Bytes varint_put would write for v. */
+size_t varint_len(uint64_t v);
+/* Reads one varint at *p, not reading at or past end; advances *p.
+ * Returns 0, or -1 if truncated, longer than 10 bytes, or over 64 bits. */
+int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v);
+/* Same, but also fails (-1) when the value exceeds UINT32_MAX. */
+int varint_get32(const uint8_t **p, const uint8_t *end, uint32_t *v);
+
+static inline uint64_t zigzag_enc(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t zigzag_dec(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* ---- bitpack.c -------------------------------------------------------- */
+
+/* Smallest bits such that every v[i] < 2^bits (0 for all zeros). */
+unsigned bits_needed(const uint32_t *v, size_t n);
+/* Packs 128 values (each must be < 2^bits) into 16*bits bytes at out. */
+void bitpack128_pack(uint8_t *out, const uint32_t in[ND_BLOCK], unsigned bits);
+/* Unpacks 16*bits bytes at in into 128 values. bits must be <= 32. */
+void bitpack128_unpack(uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits);
+
+/* ---- seq.c ------------------------------------------------------------ */
+
+/* Worst-case bytes seq_encode writes for n values. */
+size_t seq_bound(size_t n);
+/* Encodes n values; returns bytes written (<= seq_bound(n)). */
+size_t seq_encode(uint8_t *out, const uint32_t *in, size_t n);
+/* Decodes n values from *p (bounded by end) into out, advancing *p.
+ * Returns 0, or -1 on damage (truncation, bits > 32, bad varint). */
+int seq_decode(uint32_t *out, size_t n, const uint8_t **p, const uint8_t *end);
+
+#endif

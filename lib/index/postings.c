@@ -1,0 +1,234 @@
+/*
+ * postings.c - the cursor over one term's postings in one segment: the
+ * small interface (advance to a document, read its frequency and
+ * positions) that every query operator is built from. Blocks are decoded
+ * one at a time; the skip table lets advance() jump over whole blocks, and
+ * carries each block's maximum frequency and shortest document for
+ * score bounds. Decoded values are checked (ascending, in range, agreeing
+ * with the skip table), so damaged postings end in ND_ECORRUPT.
+ */
+#include <stdlib.h>
+
+#include "index/index.h"
+
+static int bad(pcursor *c, nd_err *e, const char *what)
+{
+    return err_set(e, ND_ECORRUPT, "seg-%llu.doc: term postings: %s",
+                   (unsigned long long)c->seg->meta.number, what);
+}
+
+int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, nd_err *e)
+{
+    memset(c, 0, sizeof *c);
+    c->seg = s;
+    c->ti = *ti;
+    c->field = field;
+    c->nb = (ti->df + ND_BLOCK - 1) / ND_BLOCK;
+    c->block = c->nb;
+    c->doc = 0;
+    const uint8_t *p = s->map[1].data + ti->doc_off, *end = p + ti->doc_len;
+    c->end = end;
+    if (c->nb > 1) {
+        c->last_doc = malloc(c->nb * sizeof *c->last_doc);
+        c->block_off = malloc((c->nb + 1) * sizeof *c->block_off);
+        c->pos_block_off = malloc((c->nb + 1) * sizeof *c->pos_block_off);
+        c->max_tf = malloc(c->nb * sizeof *c->max_tf);
+        c->min_len = malloc(c->nb * sizeof *c->min_len);
+        if (!c->last_doc || !c->block_off || !c->pos_block_off || !c->max_tf || !c->min_len) {
+            pcursor_close(c);
+            return err_set(e, ND_ENOMEM, "out of memory");
+        }
+        uint64_t last = 0, boff = 0, poff = ti->pos_off;
+        for (uint32_t b = 0; b < c->nb; b++) {
+            uint64_t gap, dbytes, pbytes, mtf, mlen;
+            if (varint_get(&p, end, &gap) || varint_get(&p, end, &dbytes) ||
+                varint_get(&p, end, &pbytes) || varint_get(&p, end, &mtf) ||
+                varint_get(&p, end, &mlen) || mtf > UINT32_MAX || mlen > UINT32_MAX) {
+                pcursor_close(c);
+                return bad(c, e, "bad skip table");
+            }
+            last += gap;
+            if (last >= s->docs || (b > 0 && gap == 0) || dbytes > ti->doc_len ||
+                pbytes > ti->pos_len) {
+                pcursor_close(c);
+                return bad(c, e, "skip entry out of range");
+            }
+            c->last_doc[b] = (uint32_t)last;
+            c->block_off[b] = boff;
+            c->pos_block_off[b] = poff;
+            c->max_tf[b] = (uint32_t)mtf;
+            c->min_len[b] = (uint32_t)mlen;
+            boff += dbytes;
+            poff += pbytes;
+        }
+        c->block_off[c->nb] = boff;
+        c->pos_block_off[c->nb] = poff;
+        if (boff != (uint64_t)(end - p) || poff != ti->pos_off + ti->pos_len) {
+            pcursor_close(c);
+            return bad(c, e, "skip table does not match the postings size");
+        }
+    }
+    c->blocks = p;
+    return ND_OK;
+}
+
+void pcursor_close(pcursor *c)
+{
+    free(c->last_doc);
+    free(c->block_off);
+    free(c->pos_block_off);
+    free(c->max_tf);
+    free(c->min_len);
+    free(c->pos);
+    c->last_doc = NULL;
+    c->block_off = c->pos_block_off = NULL;
+    c->max_tf = c->min_len = NULL;
+    c->pos = NULL;
+    c->pos_cap = 0;
+}
+
+static int unpack(pcursor *c, const uint8_t **p, const uint8_t *end, uint32_t *out, nd_err *e)
+{
+    if (*p >= end)
+        return bad(c, e, "truncated block");
+    unsigned bits = **p;
+    (*p)++;
+    if (bits > 32 || (size_t)(end - *p) < 16u * bits)
+        return bad(c, e, "bad block width");
+    bitpack128_unpack(out, *p, bits);
+    *p += 16u * bits;
+    return ND_OK;
+}
+
+static int load_block(pcursor *c, uint32_t b, nd_err *e)
+{
+    const uint8_t *p, *end;
+    uint32_t n;
+    if (c->nb > 1) {
+        p = c->blocks + c->block_off[b];
+        end = c->blocks + c->block_off[b + 1];
+    } else {
+        p = c->blocks;
+        end = c->end;
+    }
+    n = b + 1 < c->nb ? ND_BLOCK : c->ti.df - b * ND_BLOCK;
+    uint64_t doc = b == 0 ? (uint64_t)-1 : c->last_doc[b - 1];
+    if (n == ND_BLOCK) {
+        int rc = unpack(c, &p, end, c->docs, e);
+        if (!rc)
+            rc = unpack(c, &p, end, c->tfs, e);
+        if (rc)
+            return rc;
+        for (uint32_t i = 0; i < n; i++) {
+            doc += (uint64_t)c->docs[i] + 1;
+            c->docs[i] = (uint32_t)doc;
+            c->tfs[i] += 1;
+            if (doc >= c->seg->docs || c->tfs[i] == 0)
+                return bad(c, e, "document out of range");
+        }
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            uint64_t v, tf = 0;
+            if (varint_get(&p, end, &v))
+                return bad(c, e, "truncated tail block");
+            if (!(v & 1) && (varint_get(&p, end, &tf) || tf == 0 || tf >= UINT32_MAX))
+                return bad(c, e, "bad frequency");
+            doc += (v >> 1) + 1;
+            if (doc >= c->seg->docs)
+                return bad(c, e, "document out of range");
+            c->docs[i] = (uint32_t)doc;
+            c->tfs[i] = (uint32_t)tf + 1;
+        }
+    }
+    if (p != end || (c->nb > 1 && c->docs[n - 1] != c->last_doc[b]))
+        return bad(c, e, "block does not match the skip table");
+    c->block = b;
+    c->n = n;
+    c->i = 0;
+    c->pos_loaded = 0;
+    return ND_OK;
+}
+
+int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
+{
+    if (c->doc == ND_NO_DOC)
+        return ND_OK;
+    if (c->block < c->nb && c->docs[c->n - 1] >= target) {
+        while (c->docs[c->i] < target)
+            c->i++;
+        c->doc = c->docs[c->i];
+        return ND_OK;
+    }
+    /* next block that can hold target */
+    uint32_t b = c->block < c->nb ? c->block + 1 : 0;
+    if (c->nb > 1) {
+        while (b < c->nb && c->last_doc[b] < target)
+            b++;
+    }
+    if (b >= c->nb) {
+        c->doc = ND_NO_DOC;
+        return ND_OK;
+    }
+    int rc = load_block(c, b, e);
+    if (rc)
+        return rc;
+    while (c->i < c->n && c->docs[c->i] < target)
+        c->i++;
+    if (c->i == c->n) { /* only possible in the last block without skip data */
+        c->doc = ND_NO_DOC;
+        return ND_OK;
+    }
+    c->doc = c->docs[c->i];
+    return ND_OK;
+}
+
+int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e)
+{
+    if (c->field >= N_TEXT_FIELDS) {
+        *pos = NULL;
+        *n = 0;
+        return ND_OK;
+    }
+    if (!c->pos_loaded) {
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < c->n; i++) {
+            c->pos_start[i] = (uint32_t)total;
+            total += c->tfs[i];
+            if (total > UINT32_MAX)
+                return bad(c, e, "too many positions");
+        }
+        c->pos_start[c->n] = (uint32_t)total;
+        const segment *s = c->seg;
+        uint64_t off = c->nb > 1 ? c->pos_block_off[c->block] : c->ti.pos_off;
+        uint64_t lim = c->nb > 1 ? c->pos_block_off[c->block + 1] : c->ti.pos_off + c->ti.pos_len;
+        /* a packed block of 128 values takes at least one byte */
+        if (total > (lim - off) * ND_BLOCK)
+            return err_set(e, ND_ECORRUPT, "seg-%llu.pos: frequencies exceed the positions",
+                           (unsigned long long)s->meta.number);
+        if (total > c->pos_cap) {
+            uint32_t *q = realloc(c->pos, total * sizeof *q);
+            if (!q)
+                return err_set(e, ND_ENOMEM, "out of memory");
+            c->pos = q;
+            c->pos_cap = total;
+        }
+        const uint8_t *p = s->map[2].data + off, *end = s->map[2].data + lim;
+        if (seq_decode(c->pos, total, &p, end) != 0 || p != end)
+            return err_set(e, ND_ECORRUPT, "seg-%llu.pos: bad positions",
+                           (unsigned long long)s->meta.number);
+        for (uint32_t i = 0; i < c->n; i++) {
+            uint64_t prev = 0;
+            for (uint32_t k = c->pos_start[i]; k < c->pos_start[i + 1]; k++) {
+                prev += c->pos[k];
+                if (prev > UINT32_MAX || (k > c->pos_start[i] && c->pos[k] == 0))
+                    return err_set(e, ND_ECORRUPT, "seg-%llu.pos: positions out of order",
+                                   (unsigned long long)s->meta.number);
+                c->pos[k] = (uint32_t)prev;
+            }
+        }
+        c->pos_loaded = 1;
+    }
+    *pos = c->pos + c->pos_start[c->i];
+    *n = c->pos_start[c->i + 1] - c->pos_start[c->i];
+    return ND_OK;
+}

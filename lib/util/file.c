@@ -1,0 +1,128 @@
+/*
+ * file.c - the operating-system edge: mapping files for readers, writing
+ * and syncing them for writers. Every failure becomes ND_EIO with the path
+ * and errno text in the handle's message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util/util.h"
+
+uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uLong c = crc;
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, s, chunk);
+        s += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)c;
+}
+
+int map_open(nd_map *m, const char *path, nd_err *e)
+{
+    m->data = NULL;
+    m->len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int code = errno == ENOENT ? ND_ENOTFOUND : ND_EIO;
+        return err_set(e, code, "%s: %s", path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int rc = err_set(e, ND_EIO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return rc;
+    }
+    if (st.st_size > 0) {
+        if ((unsigned long long)st.st_size > SIZE_MAX) {
+            close(fd);
+            return err_set(e, ND_EIO, "%s: file too large to map", path);
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            int rc = err_set(e, ND_EIO, "%s: mmap: %s", path, strerror(errno));
+            close(fd);
+            return rc;
+        }
+        m->data = p;
+        m->len = (size_t)st.st_size;
+    }
+    close(fd);
+    return ND_OK;
+}
+
+void map_close(nd_map *m)
+{
+    if (m->data)
+        munmap((void *)m->data, m->len);
+    m->data = NULL;
+    m->len = 0;
+}
+
+int write_all(int fd, const void *p, size_t n, nd_err *e, const char *path)
+{
+    const uint8_t *s = p;
+    while (n > 0) {
+        ssize_t w = write(fd, s, n > (1u << 30) ? (1u << 30) : n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return err_set(e, ND_EIO, "%s: write: %s", path, strerror(errno));
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return ND_OK;
+}
+
+int fsync_fd(int fd, nd_err *e, const char *path)
+{
+    if (fsync(fd) != 0)
+        return err_set(e, ND_EIO, "%s: fsync: %s", path, strerror(errno));
+    return ND_OK;
+}
+
+int fsync_dir(const char *dir, nd_err *e)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, ND_EIO, "%s: %s", dir, strerror(errno));
+    int rc = fsync_fd(fd, e, dir);
+    close(fd);
+    return rc;
+}
+
+int make_dir(const char *dir, nd_err *e)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+            return ND_OK;
+        return err_set(e, ND_EIO, "%s: exists and is not a directory", dir);
+    }
+    return err_set(e, ND_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
+}
+
+int path_join(char *buf, size_t n, const char *dir, const char *name)
+{
+    int w = snprintf(buf, n, "%s/%s", dir, name);
+    if (w < 0 || (size_t)w >= n)
+        return ND_EINVAL;
+    return ND_OK;
+}
+
+long long file_size(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    return (long long)st.st_size;
+}
