@@ -29,10 +29,10 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     if (m <= 2)
         y--;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);              /* [0, 399] */
-    unsigned mp = m > 2 ? m - 3 : m + 9;                   /* March = 0 */
-    unsigned doy = (153 * mp + 2) / 5 + d - 1;             /* [0, 365] */
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;  /* [0, 146096] */
+    unsigned yoe = (unsigned)(y - era * 400);             /* [0, 399] */
+    unsigned mp = m > 2 ? m - 3 : m + 9;                  /* March = 0 */
+    unsigned doy = (153 * mp + 2) / 5 + d - 1;            /* [0, 365] */
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
     return era * DAYS_PER_ERA + (int64_t)doe - EPOCH_SHIFT;
 }
 

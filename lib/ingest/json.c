@@ -57,9 +57,13 @@ typedef struct parser {
     size_t errlen;
 } parser;
 
+static int fail(parser *ps, const char *fmt, ...)
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+    __attribute__((format(printf, 2, 3)))
 #endif
+    ;
+
+/* Writes the message and returns ND_EINVAL, for `return fail(...)`. */
 static int fail(parser *ps, const char *fmt, ...)
 {
     if (ps->err && ps->errlen > 0) {
@@ -147,8 +151,7 @@ static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
             lo = 0x90; /* overlong */
         else if (c == 0xF4)
             hi = 0x8F; /* past U+10FFFF */
-        if (avail < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 ||
-            (p[3] & 0xC0) != 0x80)
+        if (avail < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80)
             return 0;
         return 4;
     }
@@ -292,12 +295,16 @@ static int parse_string(parser *ps)
             }
             p += 2;
         } else if (*p >= 0x80) {
-            size_t n = utf8_seq(p, end);
-            if (n == 0)
-                return fail(ps, "invalid UTF-8 at column %zu", col(ps, p));
-            memcpy(o, p, n);
-            o += n;
-            p += n;
+            /* Non-Latin text is mostly runs of multi-byte characters: stay
+             * here until the run ends. */
+            do {
+                size_t n = utf8_seq(p, end);
+                if (n == 0)
+                    return fail(ps, "invalid UTF-8 at column %zu", col(ps, p));
+                memcpy(o, p, n);
+                o += n;
+                p += n;
+            } while (p < end && *p >= 0x80);
         } else if (*p == 0) {
             return fail(ps, "NUL character in string at column %zu", col(ps, p));
         } else {
@@ -366,8 +373,7 @@ static int skip_string(parser *ps)
 
 static int too_deep(parser *ps)
 {
-    return fail(ps, "column %zu: nesting deeper than %d levels", col(ps, ps->p),
-                ND_JSON_MAX_DEPTH);
+    return fail(ps, "column %zu: nesting deeper than %d levels", col(ps, ps->p), ND_JSON_MAX_DEPTH);
 }
 
 /* `depth` is the nesting level of the container at the cursor. */

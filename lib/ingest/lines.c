@@ -24,24 +24,24 @@
 
 #include "ingest/ingest.h"
 
-#define GZ_BUFFER (256u << 10)           /* zlib's input buffer size */
-#define READ_CHUNK ((size_t)256 << 10)   /* bytes asked of one gzread */
-#define INITIAL_CAP ((size_t)1 << 20)    /* first size of the line buffer */
+#define GZ_BUFFER (256u << 10)         /* zlib's input buffer size */
+#define READ_CHUNK ((size_t)256 << 10) /* bytes asked of one gzread */
+#define INITIAL_CAP ((size_t)1 << 20)  /* first size of the line buffer */
 
 struct line_reader {
     gzFile gz;
-    char *name;        /* path for messages ("stdin" for "-") */
-    uint8_t *buf;      /* buffered input */
-    size_t cap;        /* bytes allocated at buf */
-    size_t start;      /* start of the line being assembled */
-    size_t scan;       /* [start, scan) is known to hold no '\n' */
-    size_t end;        /* end of the buffered data */
-    size_t max;        /* longest accepted line, in bytes */
-    uint64_t lineno;   /* number of the line last returned */
-    uint64_t size;     /* size of a regular file, else 0 */
-    int eof;           /* gzread has nothing more to give */
-    int skipping;      /* dropping the rest of a line past the limit */
-    char ioerr[256];   /* set when the stream failed: reported at its end */
+    char *name;      /* path for messages ("stdin" for "-") */
+    uint8_t *buf;    /* buffered input */
+    size_t cap;      /* bytes allocated at buf */
+    size_t start;    /* start of the line being assembled */
+    size_t scan;     /* [start, scan) is known to hold no '\n' */
+    size_t end;      /* end of the buffered data */
+    size_t max;      /* longest accepted line, in bytes */
+    uint64_t lineno; /* number of the line last returned */
+    uint64_t size;   /* size of a regular file, else 0 */
+    int eof;         /* gzread has nothing more to give */
+    int skipping;    /* dropping the rest of a line past the limit */
+    char ioerr[256]; /* set when the stream failed: reported at its end */
 };
 
 int line_reader_open(line_reader **out, const char *path, nd_err *e)
