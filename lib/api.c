@@ -238,10 +238,10 @@ int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *op
             if (o.on_error)
                 o.on_error(o.ctx, path, line_reader_lineno(r), w->err.msg);
             if (o.strict) {
-                char msg[ND_ERRMSG_MAX];
-                snprintf(msg, sizeof msg, "%s:%llu: %s", path,
-                         (unsigned long long)line_reader_lineno(r), w->err.msg);
-                err_set(&w->err, ND_EINVAL, "%s", msg);
+                char why[ND_ERRMSG_MAX];
+                memcpy(why, w->err.msg, sizeof why);
+                err_set(&w->err, ND_EINVAL, "%.200s:%llu: %.280s", path,
+                        (unsigned long long)line_reader_lineno(r), why);
                 break;
             }
             rc = ND_OK;

@@ -78,11 +78,11 @@ static int reserve_u16(nd_analyzer *a, u16buf *b, size_t units)
     return ND_OK;
 }
 
-/* NFKC_Casefold of the UTF-8 bytes s[0..n) (invalid sequences become
- * U+FFFD) into a->norm, as UTF-16; *units receives its length. */
-static int fold16(nd_analyzer *a, const char *s, size_t n, int32_t *units)
+/* Converts the UTF-8 bytes s[0..n) to UTF-16 in a->u16, invalid sequences
+ * becoming U+FFFD; *len16 receives the length and *subs the number of
+ * substitutions. */
+static int to_u16(nd_analyzer *a, const char *s, size_t n, int32_t *len16, int32_t *subs)
 {
-    int32_t len16 = 0;
     UErrorCode st = U_ZERO_ERROR;
     int rc;
 
@@ -92,15 +92,23 @@ static int fold16(nd_analyzer *a, const char *s, size_t n, int32_t *units)
      * each invalid byte yields at most one U+FFFD. */
     if ((rc = reserve_u16(a, &a->u16, n)) != 0)
         return rc;
-    u_strFromUTF8WithSub(a->u16.p, a->u16.cap, &len16, s, (int32_t)n, 0xFFFD, NULL, &st);
+    *len16 = *subs = 0;
+    u_strFromUTF8WithSub(a->u16.p, a->u16.cap, len16, s, (int32_t)n, 0xFFFD, subs, &st);
     if (U_FAILURE(st))
         return icu_fail(a, st, "u_strFromUTF8WithSub");
+    return ND_OK;
+}
+
+/* NFKC_Casefold of a->u16[0..len16) into a->norm; *units receives its length. */
+static int fold_u16(nd_analyzer *a, int32_t len16, int32_t *units)
+{
+    int rc;
 
     /* NFKC_Casefold rarely grows a text by much; a longer result is retried. */
     if ((rc = reserve_u16(a, &a->norm, (size_t)len16 + 16)) != 0)
         return rc;
     for (;;) {
-        st = U_ZERO_ERROR;
+        UErrorCode st = U_ZERO_ERROR;
         int32_t need = unorm2_normalize(a->fold, a->u16.p, len16, a->norm.p, a->norm.cap, &st);
         if (st == U_BUFFER_OVERFLOW_ERROR && need > a->norm.cap) {
             if ((rc = reserve_u16(a, &a->norm, (size_t)need)) != 0)
@@ -141,6 +149,16 @@ static size_t strip_possessive(const char *t, size_t n)
     if (n >= 2 && t[n - 2] == '\'' && t[n - 1] == 's')
         return n - 2;
     return n;
+}
+
+static int has_rsquo(const char *t, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)t;
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (u[i] == RSQUO_0 && u[i + 1] == RSQUO_1 && u[i + 2] == RSQUO_2)
+            return 1;
+    }
+    return 0;
 }
 
 /* Replaces each U+2019 by "'" in place; returns the new length. */
@@ -198,9 +216,31 @@ static int normalise(nd_analyzer *a, const char *s, size_t n, const char **term,
         return ND_OK;
     }
 
-    int32_t units;
-    int rc = fold16(a, s, n, &units);
+    int32_t len16, subs, units;
+    UErrorCode st = U_ZERO_ERROR;
+    int rc = to_u16(a, s, n, &len16, &subs);
     if (rc)
+        return rc;
+    /* Most words are folded already (lower-case Latin, kana, Han, Thai...).
+     * Then the term is the segment's own bytes: ICU need not copy it. */
+    int32_t yes = unorm2_spanQuickCheckYes(a->fold, a->u16.p, len16, &st);
+    if (U_FAILURE(st))
+        return icu_fail(a, st, "unorm2_spanQuickCheckYes");
+    if (yes == len16 && subs == 0) {
+        if (!has_rsquo(s, n)) {
+            *term = s;
+            *len = strip_possessive(s, n);
+            return ND_OK;
+        }
+        a->term.len = 0;
+        if (buf_append(&a->term, s, n) != 0)
+            return err_set(&a->err, ND_ENOMEM, "out of memory for a word of %zu bytes", n);
+        char *t = (char *)a->term.data;
+        *term = t;
+        *len = strip_possessive(t, ascii_apostrophes(t, n));
+        return ND_OK;
+    }
+    if ((rc = fold_u16(a, len16, &units)) != 0)
         return rc;
     /* Every UTF-16 unit becomes at least one UTF-8 byte, U+2019 becomes
      * exactly one, and the possessive takes at most two away. */
@@ -267,8 +307,8 @@ static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, ui
          * below the limit; words, numbers, kana and ideographs above. */
         if (ubrk_getRuleStatus(a->words) < UBRK_WORD_NONE_LIMIT)
             continue;
-        const char *term;
-        size_t tlen;
+        const char *term = NULL;
+        size_t tlen = 0;
         int rc = normalise(a, p + prev, (size_t)(cur - prev), &term, &tlen);
         if (rc)
             return rc;
@@ -385,8 +425,10 @@ int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out)
         return ND_OK;
     }
 
-    int32_t units;
-    int rc = fold16(a, s, len, &units);
+    int32_t len16, subs, units;
+    int rc = to_u16(a, s, len, &len16, &subs);
+    if (rc == 0)
+        rc = fold_u16(a, len16, &units);
     if (rc)
         return rc;
     /* Trim after folding: NFKC maps most spaces (U+00A0, U+3000, ...) to

@@ -271,7 +271,8 @@ static int index_text(memindex *mi, nd_analyzer *an, int field, const char *s, s
             return err_set(mi->err, rc, "analyzer failed");
     }
     /* Group occurrences by term: positions are already ascending per term. */
-    qsort(mi->occ, mi->n_occ, sizeof *mi->occ, cmp_u64);
+    if (mi->n_occ > 1)
+        qsort(mi->occ, mi->n_occ, sizeof *mi->occ, cmp_u64);
     for (size_t i = 0; i < mi->n_occ;) {
         uint32_t id = (uint32_t)(mi->occ[i] >> 32);
         size_t j = i + 1;
