@@ -131,17 +131,7 @@ ND_API int nd_date_parse(int64_t *out, const char *s, size_t len);
  *  or the value is ND_NO_DATE. @since 0.1 */
 ND_API size_t nd_date_format(char *buf, size_t n, int64_t date);
 
-/* ---- Allocator -------------------------------------------------------- */
-
-/* Optional allocator hooks, stored per handle. All three or none. */
-typedef struct nd_allocator {
-    void *(*malloc_fn)(void *ctx, size_t n);
-    void *(*realloc_fn)(void *ctx, void *p, size_t n);
-    void (*free_fn)(void *ctx, void *p);
-    void *ctx;
-} nd_allocator;
-
-/* ---- Analyzer options ------------------------------------------------- */
+/* ---- Ranking parameters ------------------------------------------------ */
 
 /* BM25 parameters and field weights used when ranking. */
 typedef struct nd_bm25 {
@@ -161,11 +151,10 @@ typedef struct nd_writer_opts {
     unsigned version;        /* ND_WRITER_OPTS_VERSION */
     size_t ram_budget;       /* bytes of buffered postings before a segment is
                                 flushed; 0 = default (256 MiB) */
-    const nd_allocator *alloc; /* NULL = malloc/realloc/free */
 } nd_writer_opts;
 
 #define ND_WRITER_OPTS_VERSION 1
-#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, NULL}
+#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0}
 
 /** Opens (creating if needed) the index directory `dir` for writing and takes
  *  its writer lock.
@@ -250,11 +239,10 @@ typedef struct nd_open_opts {
     unsigned version;          /* ND_OPEN_OPTS_VERSION */
     int skip_checksums;        /* non-zero: do not verify whole-file CRC32s on
                                   open (structure is still validated) */
-    const nd_allocator *alloc; /* NULL = malloc/realloc/free */
 } nd_open_opts;
 
 #define ND_OPEN_OPTS_VERSION 1
-#define ND_OPEN_OPTS_INIT {ND_OPEN_OPTS_VERSION, 0, NULL}
+#define ND_OPEN_OPTS_INIT {ND_OPEN_OPTS_VERSION, 0}
 
 /** Opens the last commit of the index at `dir` as an immutable snapshot.
  *  Every file's magic, version and checksum is verified.

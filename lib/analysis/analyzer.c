@@ -262,9 +262,10 @@ static int normalise(nd_analyzer *a, const char *s, size_t n, const char **term,
 /*
  * Length of the next piece of text[0..len): everything if it fits, else up
  * to and including the last ASCII whitespace byte within the first
- * ND_ANALYZER_PIECE_BYTES bytes; a word boundary there is certain, so the
- * pieces segment as the whole text would. Without whitespace, the cut falls
- * on a UTF-8 character boundary (the word there is split in two).
+ * ND_ANALYZER_PIECE_BYTES bytes. No word spans whitespace (nor does a
+ * dictionary run), so the pieces give the tokens the whole text would.
+ * Without whitespace, the cut falls on a UTF-8 character boundary and the
+ * word there is split in two.
  */
 static size_t piece_len(const char *text, size_t len)
 {

@@ -1,0 +1,1393 @@
+/*
+ * test_segment.c - the segment files as written by nd_writer and read back
+ * by the segment reader: a seeded corpus of varied articles is indexed and
+ * every stored field, date, field length, dictionary entry and posting
+ * (documents, frequencies, positions, skip data) is compared with a
+ * brute-force index built from the same articles by the same analyzer;
+ * several small segments must rank exactly like one big one. Then the
+ * files are damaged - truncated, bytes flipped, garbage written with the
+ * checksums skipped or recomputed - and every open, dictionary walk,
+ * postings walk, stored read and search must end in a clean error code,
+ * never a crash, a hang or a sanitizer report. Finally unknown format
+ * versions and directories that hold no index.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "testutil.h"
+#include "analysis/analysis.h"
+#include "index/index.h"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+typedef struct fixture {
+    char *dir;       /* temporary directory; indexes go in subdirectories */
+    nd_analyzer *an; /* the same analyzer the writer uses, for brute force */
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    nd_err e = {{0}};
+    if (analyzer_open(&f->an, &e) != ND_OK) {
+        print_message("analyzer_open: %s\n", e.msg);
+        free(f);
+        return -1;
+    }
+    f->dir = tu_mkdtemp();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    tu_rmrf(f->dir);
+    free(f->dir);
+    analyzer_free(f->an);
+    free(f);
+    return 0;
+}
+
+#define ASSERT_OK(expr, msg)                                                                       \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != ND_OK)                                                                          \
+            fail_msg("%s returned %d: %s", #expr, rc_, (msg));                                     \
+    } while (0)
+
+static void subdir(char *out, size_t n, const fixture *f, const char *name)
+{
+    snprintf(out, n, "%s/%s", f->dir, name);
+}
+
+/* ---- corpus --------------------------------------------------------------- */
+
+/* One article; every field is malloc'd (NULL = absent; a 1-byte allocation
+ * with length 0 = present but empty). Fields in stored order (SF_*). */
+typedef struct article {
+    char *f[SF_COUNT];
+    size_t len[SF_COUNT];
+    int64_t date;
+} article;
+
+typedef struct corpus {
+    article *a;
+    size_t n;
+} corpus;
+
+static const char *const VOCAB[] = {
+    "market",   "oil",      "prices",  "election", "government", "minister", "court",
+    "police",   "storm",    "football", "economy", "bank",       "rates",    "inflation",
+    "war",      "peace",    "talks",   "summit",   "climate",    "energy",   "company",
+    "shares",   "report",   "health",  "vaccine",  "COVID-19",   "CEO's",    "Zürich",
+    "straße",   "naïve",    "Москва",  "東京",     "Ελλάδα",     "café",     "ÉCOLE",
+    "U.S.",     "3.5%",     "2019",    "gamma",    "delta",      "epsilon",  "zeta",
+    "theta",    "iota",     "kappa",   "lambda",   "Market",     "OIL",      "the",
+    "a",        "of",       "and",     "in",       "to",         "for",      "on",
+    "with",     "said",     "year",    "new",      "first",      "people",   "city",
+};
+#define N_VOCAB (sizeof VOCAB / sizeof VOCAB[0])
+
+static const char *const SEPS[] = {" ", " ", " ", ", ", ". ", "\n", " - ", "\t"};
+
+static void set_field(article *a, int k, const void *p, size_t n)
+{
+    a->f[k] = malloc(n ? n : 1);
+    assert_non_null(a->f[k]);
+    if (n)
+        memcpy(a->f[k], p, n);
+    a->len[k] = n;
+}
+
+static void set_str(article *a, int k, const char *s)
+{
+    set_field(a, k, s, strlen(s));
+}
+
+/* Appends n words (skewed towards the start of VOCAB); slot `special[i]`
+ * gets word `special_word[i]` instead. */
+static void gen_words(nd_buf *b, uint64_t *seed, size_t n, const size_t *special,
+                      const char *const *special_word, size_t n_special)
+{
+    for (size_t w = 0; w < n; w++) {
+        const char *word = NULL;
+        for (size_t s = 0; s < n_special; s++)
+            if (special[s] == w)
+                word = special_word[s];
+        if (!word) {
+            size_t r1 = (size_t)(tu_rand(seed) % N_VOCAB), r2 = (size_t)(tu_rand(seed) % N_VOCAB);
+            word = VOCAB[r1 * r2 / N_VOCAB];
+        }
+        if (w > 0)
+            assert_int_equal(buf_printf(b, "%s", SEPS[tu_rand(seed) % 8]), ND_OK);
+        assert_int_equal(buf_printf(b, "%s", word), ND_OK);
+    }
+}
+
+#define MAX_SPECIAL 320
+
+/* Body of article i: "alpha" once in every non-empty body (in varied
+ * case), "beta" 2..6 times in every other one, 300 times in one long one. */
+static void gen_body(article *a, size_t i, uint64_t *seed, int short_bodies)
+{
+    if (i % 23 == 5)
+        return; /* absent */
+    if (i % 29 == 7) {
+        set_field(a, SF_BODY, "", 0); /* present but empty */
+        return;
+    }
+    size_t n;
+    if (short_bodies)
+        n = 3 + (size_t)(tu_rand(seed) % 10);
+    else if (i % 61 == 3 || i == 100)
+        n = 3000 + (size_t)(tu_rand(seed) % 3000);
+    else
+        n = 1 + (size_t)(tu_rand(seed) % 150);
+    static const char *const ALPHAS[] = {"alpha", "Alpha", "ALPHA", "alpha's"};
+    size_t special[MAX_SPECIAL];
+    const char *words[MAX_SPECIAL];
+    size_t ns = 0;
+    special[ns] = (size_t)(tu_rand(seed) % n);
+    words[ns++] = ALPHAS[i % 4];
+    size_t beta = i == 100 ? 300 : i % 2 == 0 ? 2 + (size_t)(tu_rand(seed) % 5) : 0;
+    for (size_t k = 0; k < beta && n > 1; k++) {
+        size_t slot = (special[0] + 1 + k * 7 + (size_t)(tu_rand(seed) % 3)) % n;
+        if (slot == special[0])
+            continue;
+        special[ns] = slot;
+        words[ns++] = "beta";
+    }
+    nd_buf b = {0};
+    gen_words(&b, seed, n, special, words, ns);
+    if (i % 37 == 0) { /* an over-long token: dropped, but it takes a position */
+        assert_int_equal(buf_printf(&b, " "), ND_OK);
+        for (int k = 0; k < 300; k++)
+            assert_int_equal(buf_putc(&b, 'x'), ND_OK);
+        assert_int_equal(buf_printf(&b, " after"), ND_OK);
+    }
+    if (i == 42) /* an embedded NUL */
+        assert_int_equal(buf_append(&b, " nul\0byte end", 13), ND_OK);
+    if (i == 43) /* invalid UTF-8 */
+        assert_int_equal(buf_printf(&b, " \xff\xfe bad \xc3"), ND_OK);
+    set_field(a, SF_BODY, b.data, b.len);
+    buf_free(&b);
+}
+
+static void gen_title(article *a, size_t i, uint64_t *seed)
+{
+    if (i % 19 == 4)
+        return;
+    if (i % 31 == 9) {
+        set_field(a, SF_TITLE, "", 0);
+        return;
+    }
+    size_t n = i == 77 ? 2000 : 1 + (size_t)(tu_rand(seed) % 14);
+    size_t special[1] = {0};
+    const char *words[1] = {"beta"};
+    nd_buf b = {0};
+    gen_words(&b, seed, n, special, words, i % 5 == 0 ? 1 : 0);
+    if (i == 42)
+        assert_int_equal(buf_append(&b, " ti\0tle", 7), ND_OK);
+    set_field(a, SF_TITLE, b.data, b.len);
+    buf_free(&b);
+}
+
+static void gen_article(article *a, size_t i, uint64_t *seed, int short_bodies)
+{
+    memset(a, 0, sizeof *a);
+    char tmp[512];
+    switch (i % 5) {
+    case 0:
+        snprintf(tmp, sizeof tmp, "doc-%05zu", i);
+        set_str(a, SF_ID, tmp);
+        break;
+    case 1:
+        snprintf(tmp, sizeof tmp, "urn:uuid:%016llx-%04zx", (unsigned long long)tu_rand(seed), i);
+        set_str(a, SF_ID, tmp);
+        break;
+    case 2:
+        memset(tmp, 'L', 300);
+        snprintf(tmp + 300, sizeof tmp - 300, "%zu", i);
+        set_str(a, SF_ID, tmp);
+        break;
+    case 3:
+        snprintf(tmp, sizeof tmp, "статья-%zu", i);
+        set_str(a, SF_ID, tmp);
+        break;
+    default: {
+        int n = snprintf(tmp, sizeof tmp, "id%c%zu", 0, i);
+        set_field(a, SF_ID, tmp, (size_t)n);
+    }
+    }
+    gen_title(a, i, seed);
+    gen_body(a, i, seed, short_bodies);
+    static const char *const SOURCES[] = {"Reuters", "AP",  "BBC News", "  Le Monde ",
+                                          "REUTERS", NULL,  "",         "   "};
+    const char *src = SOURCES[i % 8];
+    if (src)
+        set_str(a, SF_SOURCE, src);
+    if (i % 6 != 1) {
+        snprintf(tmp, sizeof tmp, "https://news.example.com/%04zu/%02zu/story-%zu?ref=feed",
+                 1990 + i % 30, 1 + i % 12, i);
+        set_str(a, SF_URL, tmp);
+    }
+    static const char *const LANGS[] = {"en", "de", "fr", "ja", "pt-BR", NULL, "EN"};
+    const char *lang = LANGS[i % 7];
+    if (lang)
+        set_str(a, SF_LANG, lang);
+    static const int64_t DATES[] = {ND_NO_DATE, -1, 0, INT64_MAX, INT64_MIN + 1};
+    if (i % 3 == 0)
+        a->date = DATES[(i / 3) % 5];
+    else if (i % 3 == 1)
+        a->date = -(int64_t)(i * 86400 * 400) - 17; /* before 1970 */
+    else
+        a->date = 1552555200 + (int64_t)i * 3600;
+}
+
+static void gen_corpus(corpus *c, size_t n, uint64_t seed, int short_bodies)
+{
+    c->n = n;
+    c->a = calloc(n, sizeof *c->a);
+    assert_non_null(c->a);
+    for (size_t i = 0; i < n; i++)
+        gen_article(&c->a[i], i, &seed, short_bodies);
+}
+
+static void free_corpus(corpus *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        for (int k = 0; k < SF_COUNT; k++)
+            free(c->a[i].f[k]);
+    free(c->a);
+    memset(c, 0, sizeof *c);
+}
+
+static nd_doc to_doc(const article *a)
+{
+    nd_doc d;
+    memset(&d, 0, sizeof d);
+    d.id = a->f[SF_ID];
+    d.id_len = a->len[SF_ID];
+    d.title = a->f[SF_TITLE];
+    d.title_len = a->len[SF_TITLE];
+    d.body = a->f[SF_BODY];
+    d.body_len = a->len[SF_BODY];
+    d.source = a->f[SF_SOURCE];
+    d.source_len = a->len[SF_SOURCE];
+    d.url = a->f[SF_URL];
+    d.url_len = a->len[SF_URL];
+    d.lang = a->f[SF_LANG];
+    d.lang_len = a->len[SF_LANG];
+    d.date = a->date;
+    return d;
+}
+
+static void build_index(const char *dir, const corpus *c, size_t ram_budget)
+{
+    nd_writer_opts o = ND_WRITER_OPTS_INIT;
+    o.ram_budget = ram_budget;
+    nd_writer *w = NULL;
+    assert_int_equal(nd_writer_open(&w, dir, &o), ND_OK);
+    for (size_t i = 0; i < c->n; i++) {
+        nd_doc d = to_doc(&c->a[i]);
+        ASSERT_OK(nd_writer_add(w, &d), nd_writer_errmsg(w));
+    }
+    ASSERT_OK(nd_writer_commit(w), nd_writer_errmsg(w));
+    nd_writer_free(w);
+}
+
+/* ---- brute force ---------------------------------------------------------- */
+
+/* One token occurrence: key = field byte + term. */
+typedef struct occ {
+    size_t key_off;     /* into brute.keys while collecting */
+    const uint8_t *key; /* set when collecting is done */
+    uint32_t klen;
+    uint32_t doc, pos;
+} occ;
+
+typedef struct bpost {
+    uint32_t doc, tf;
+    size_t pos; /* index of its first position in brute.pos */
+} bpost;
+
+typedef struct bterm {
+    const uint8_t *key;
+    size_t klen;
+    size_t post, n_post; /* range in brute.posts */
+} bterm;
+
+typedef struct brute {
+    nd_buf keys;
+    occ *occ;
+    size_t n_occ, occ_cap;
+    uint32_t *pos; /* positions, in occurrence order */
+    bpost *posts;
+    size_t n_posts;
+    bterm *terms;
+    size_t n_terms;
+    uint32_t *len[N_TEXT_FIELDS]; /* tokens per document and field */
+} brute;
+
+typedef struct collect {
+    brute *bf;
+    uint32_t doc;
+    int field;
+    uint32_t count;
+} collect;
+
+static void add_occ(brute *bf, int field, const void *term, size_t len, uint32_t doc,
+                    uint32_t pos)
+{
+    if (bf->n_occ == bf->occ_cap) {
+        bf->occ_cap = bf->occ_cap ? bf->occ_cap * 2 : 4096;
+        bf->occ = realloc(bf->occ, bf->occ_cap * sizeof *bf->occ);
+        assert_non_null(bf->occ);
+    }
+    occ *o = &bf->occ[bf->n_occ++];
+    o->key_off = bf->keys.len;
+    o->klen = (uint32_t)(len + 1);
+    o->doc = doc;
+    o->pos = pos;
+    assert_int_equal(buf_putc(&bf->keys, (uint8_t)field), ND_OK);
+    assert_int_equal(buf_append(&bf->keys, term, len), ND_OK);
+}
+
+static int on_token(void *ctx, const nd_token *t)
+{
+    collect *c = ctx;
+    add_occ(c->bf, c->field, t->term, t->len, c->doc, t->pos);
+    c->count++;
+    return 0;
+}
+
+static int keycmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+static int cmp_occ(const void *x, const void *y)
+{
+    const occ *a = x, *b = y;
+    int c = keycmp(a->key, a->klen, b->key, b->klen);
+    if (c)
+        return c;
+    if (a->doc != b->doc)
+        return a->doc < b->doc ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+/* Indexes the corpus the slow way: every token of every field, sorted. */
+static void brute_build(brute *bf, nd_analyzer *an, const corpus *c)
+{
+    memset(bf, 0, sizeof *bf);
+    static const int TEXT_SF[N_TEXT_FIELDS] = {SF_TITLE, SF_BODY, SF_URL};
+    static const int KW_SF[2] = {SF_SOURCE, SF_LANG};
+    for (int f = 0; f < N_TEXT_FIELDS; f++) {
+        bf->len[f] = calloc(c->n ? c->n : 1, sizeof *bf->len[f]);
+        assert_non_null(bf->len[f]);
+    }
+    nd_buf kw = {0};
+    for (size_t d = 0; d < c->n; d++) {
+        const article *a = &c->a[d];
+        for (int f = 0; f < N_TEXT_FIELDS; f++) {
+            collect cc = {bf, (uint32_t)d, f, 0};
+            if (a->len[TEXT_SF[f]] > 0)
+                assert_int_equal(
+                    analyzer_run(an, a->f[TEXT_SF[f]], a->len[TEXT_SF[f]], on_token, &cc), 0);
+            bf->len[f][d] = cc.count;
+        }
+        for (int k = 0; k < 2; k++) {
+            size_t n = a->len[KW_SF[k]];
+            if (n == 0)
+                continue;
+            assert_int_equal(analyzer_keyword(an, a->f[KW_SF[k]], n, &kw), 0);
+            if (kw.len > 0 && kw.len <= ND_MAX_TERM_BYTES)
+                add_occ(bf, FIELD_SOURCE + k, kw.data, kw.len, (uint32_t)d, 0);
+        }
+    }
+    buf_free(&kw);
+    for (size_t i = 0; i < bf->n_occ; i++)
+        bf->occ[i].key = bf->keys.data + bf->occ[i].key_off;
+    qsort(bf->occ, bf->n_occ, sizeof *bf->occ, cmp_occ);
+    bf->pos = malloc((bf->n_occ + 1) * sizeof *bf->pos);
+    bf->posts = malloc((bf->n_occ + 1) * sizeof *bf->posts);
+    bf->terms = malloc((bf->n_occ + 1) * sizeof *bf->terms);
+    assert_true(bf->pos && bf->posts && bf->terms);
+    for (size_t i = 0; i < bf->n_occ; i++) {
+        const occ *o = &bf->occ[i];
+        int new_term = i == 0 || keycmp(o[-1].key, o[-1].klen, o->key, o->klen) != 0;
+        if (new_term) {
+            bterm *t = &bf->terms[bf->n_terms++];
+            t->key = o->key;
+            t->klen = o->klen;
+            t->post = bf->n_posts;
+            t->n_post = 0;
+        }
+        if (new_term || o[-1].doc != o->doc) {
+            bpost *p = &bf->posts[bf->n_posts++];
+            p->doc = o->doc;
+            p->tf = 0;
+            p->pos = i;
+            bf->terms[bf->n_terms - 1].n_post++;
+        }
+        bf->posts[bf->n_posts - 1].tf++;
+        bf->pos[i] = o->pos;
+    }
+}
+
+static void brute_free(brute *bf)
+{
+    buf_free(&bf->keys);
+    free(bf->occ);
+    free(bf->pos);
+    free(bf->posts);
+    free(bf->terms);
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        free(bf->len[f]);
+    memset(bf, 0, sizeof *bf);
+}
+
+static const bterm *brute_find(const brute *bf, int field, const char *term)
+{
+    uint8_t key[ND_MAX_TERM_KEY];
+    size_t n = strlen(term);
+    key[0] = (uint8_t)field;
+    memcpy(key + 1, term, n);
+    for (size_t i = 0; i < bf->n_terms; i++)
+        if (keycmp(bf->terms[i].key, bf->terms[i].klen, key, n + 1) == 0)
+            return &bf->terms[i];
+    return NULL;
+}
+
+/* The postings of t restricted to documents [base, base + docs). */
+typedef struct prange {
+    const bpost *p;
+    size_t n;
+} prange;
+
+static prange brute_range(const brute *bf, const bterm *t, uint32_t base, uint32_t docs)
+{
+    const bpost *p = bf->posts + t->post, *end = p + t->n_post;
+    while (p < end && p->doc < base)
+        p++;
+    const bpost *q = p;
+    while (q < end && q->doc < base + docs)
+        q++;
+    prange r = {p, (size_t)(q - p)};
+    return r;
+}
+
+/* ---- checking one segment against the brute force ------------------------ */
+
+static void check_positions(pcursor *c, const brute *bf, const bpost *bp, int field)
+{
+    nd_err e = {{0}};
+    const uint32_t *pos = NULL;
+    uint32_t n = 0;
+    ASSERT_OK(pcursor_positions(c, &pos, &n, &e), e.msg);
+    if (field >= N_TEXT_FIELDS) {
+        assert_int_equal(n, 0);
+        return;
+    }
+    assert_int_equal(n, bp->tf);
+    if (memcmp(pos, bf->pos + bp->pos, n * sizeof *pos) != 0)
+        fail_msg("positions differ in document %u", bp->doc);
+}
+
+static void check_skip_data(const pcursor *c, const segment *s, const brute *bf, prange r,
+                            uint32_t base, int field)
+{
+    assert_int_equal(c->nb, (r.n + ND_BLOCK - 1) / ND_BLOCK);
+    if (c->nb <= 1)
+        return;
+    for (uint32_t b = 0; b < c->nb; b++) {
+        size_t lo = (size_t)b * ND_BLOCK, hi = lo + ND_BLOCK < r.n ? lo + ND_BLOCK : r.n;
+        uint32_t max_tf = 0, min_len = UINT32_MAX;
+        for (size_t i = lo; i < hi; i++) {
+            uint32_t len = field < N_TEXT_FIELDS ? bf->len[field][r.p[i].doc] : 1;
+            max_tf = r.p[i].tf > max_tf ? r.p[i].tf : max_tf;
+            min_len = len < min_len ? len : min_len;
+        }
+        assert_int_equal(c->last_doc[b], r.p[hi - 1].doc - base);
+        assert_int_equal(c->max_tf[b], max_tf);
+        assert_int_equal(c->min_len[b], min_len);
+        if (field < N_TEXT_FIELDS)
+            assert_int_equal(segment_len(s, field, r.p[hi - 1].doc - base),
+                             bf->len[field][r.p[hi - 1].doc]);
+    }
+}
+
+/* Walks the postings document by document, then by random jumps. */
+static void check_cursor(const segment *s, const brute *bf, const term_info *ti, prange r,
+                         uint32_t base, int field, uint64_t *seed)
+{
+    nd_err e = {{0}};
+    pcursor c;
+    ASSERT_OK(pcursor_open(&c, s, field, ti, &e), e.msg);
+    check_skip_data(&c, s, bf, r, base, field);
+    uint32_t target = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        ASSERT_OK(pcursor_advance(&c, target, &e), e.msg);
+        assert_int_equal(c.doc, r.p[i].doc - base);
+        assert_int_equal(pcursor_tf(&c), field < N_TEXT_FIELDS ? r.p[i].tf : 1);
+        /* positions of every document of short lists, a sample of long ones */
+        if (r.n < 200 || tu_rand(seed) % 8 == 0)
+            check_positions(&c, bf, &r.p[i], field);
+        target = c.doc + 1;
+    }
+    ASSERT_OK(pcursor_advance(&c, target, &e), e.msg);
+    assert_int_equal(c.doc, ND_NO_DOC);
+    ASSERT_OK(pcursor_advance(&c, target + 1, &e), e.msg);
+    assert_int_equal(c.doc, ND_NO_DOC);
+    pcursor_close(&c);
+
+    /* jumps: the first target anywhere, then forward by random strides */
+    static const uint32_t SPANS[] = {1, 2, 5, 40, 130, 400};
+    for (int round = 0; round < 3; round++) {
+        uint32_t span = SPANS[tu_rand(seed) % 6];
+        ASSERT_OK(pcursor_open(&c, s, field, ti, &e), e.msg);
+        target = (uint32_t)(tu_rand(seed) % (s->docs + 1));
+        for (;;) {
+            ASSERT_OK(pcursor_advance(&c, target, &e), e.msg);
+            size_t i = 0;
+            while (i < r.n && r.p[i].doc - base < target)
+                i++;
+            if (i == r.n) {
+                assert_int_equal(c.doc, ND_NO_DOC);
+                break;
+            }
+            assert_int_equal(c.doc, r.p[i].doc - base);
+            assert_int_equal(pcursor_tf(&c), field < N_TEXT_FIELDS ? r.p[i].tf : 1);
+            if (tu_rand(seed) % 2 == 0)
+                check_positions(&c, bf, &r.p[i], field);
+            target = c.doc + 1 + (uint32_t)(tu_rand(seed) % span);
+        }
+        pcursor_close(&c);
+    }
+}
+
+static void check_stored(const segment *s, const corpus *c, uint32_t base, uint64_t *seed)
+{
+    nd_err e = {{0}};
+    nd_buf block = {0};
+    uint32_t cached = UINT32_MAX;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t k = 0; k < s->docs; k++) {
+            /* in order first (cache hits), then in random order (misses) */
+            uint32_t d = pass == 0 ? k : (uint32_t)(tu_rand(seed) % s->docs);
+            stored_doc sd;
+            ASSERT_OK(segment_stored(s, d, &block, &cached, &sd, &e), e.msg);
+            const article *a = &c->a[base + d];
+            for (int f = 0; f < SF_COUNT; f++) {
+                assert_int_equal(sd.len[f], a->len[f]);
+                if (a->len[f] && memcmp(sd.f[f], a->f[f], a->len[f]) != 0)
+                    fail_msg("document %u: stored field %d differs", base + d, f);
+            }
+        }
+    }
+    stored_doc sd;
+    assert_int_equal(segment_stored(s, s->docs, &block, &cached, &sd, &e), ND_EINVAL);
+    buf_free(&block);
+}
+
+/* Everything segment `s` (documents [base, base + s->docs) of the corpus)
+ * holds, against the brute force. */
+static void check_segment(const segment *s, const corpus *c, const brute *bf, uint32_t base,
+                          uint64_t *seed)
+{
+    nd_err e = {{0}};
+    /* columns */
+    for (int f = 0; f < N_TEXT_FIELDS; f++) {
+        uint64_t sum = 0;
+        for (uint32_t d = 0; d < s->docs; d++) {
+            assert_int_equal(segment_len(s, f, d), bf->len[f][base + d]);
+            sum += bf->len[f][base + d];
+        }
+        assert_int_equal(s->sum_len[f], sum);
+    }
+    for (uint32_t d = 0; d < s->docs; d++)
+        assert_true(segment_date(s, d) == c->a[base + d].date);
+    check_stored(s, c, base, seed);
+
+    /* the whole dictionary, in order, against the brute-force terms */
+    term_iter it;
+    const uint8_t empty[1] = {0};
+    ASSERT_OK(term_iter_seek(&it, s, empty, 0, &e), e.msg);
+    uint8_t prev[ND_MAX_TERM_KEY];
+    size_t prev_len = 0, j = 0;
+    uint64_t count = 0;
+    int rc;
+    while ((rc = term_iter_next(&it, &e)) == ND_OK) {
+        prange r = {NULL, 0};
+        while (j < bf->n_terms && (r = brute_range(bf, &bf->terms[j], base, s->docs)).n == 0)
+            j++;
+        if (j == bf->n_terms)
+            fail_msg("the dictionary has more terms than the documents");
+        const bterm *t = &bf->terms[j++];
+        if (keycmp(it.key, it.klen, t->key, t->klen) != 0)
+            fail_msg("dictionary term %llu: '%.*s' (field %d), want '%.*s' (field %d)",
+                     (unsigned long long)count, (int)it.klen - 1, (const char *)it.key + 1,
+                     it.key[0], (int)t->klen - 1, (const char *)t->key + 1, t->key[0]);
+        if (count > 0 && keycmp(prev, prev_len, it.key, it.klen) >= 0)
+            fail_msg("dictionary keys not strictly increasing at term %llu",
+                     (unsigned long long)count);
+        memcpy(prev, it.key, it.klen);
+        prev_len = it.klen;
+        count++;
+        uint64_t cf = 0;
+        for (size_t i = 0; i < r.n; i++)
+            cf += r.p[i].tf;
+        assert_int_equal(it.ti.df, r.n);
+        assert_int_equal(it.ti.cf, cf);
+        /* the same entry by lookup */
+        term_info ti;
+        ASSERT_OK(segment_term(s, it.key, it.klen, &ti, &e), e.msg);
+        assert_memory_equal(&ti, &it.ti, sizeof ti);
+        check_cursor(s, bf, &it.ti, r, base, it.key[0], seed);
+    }
+    assert_int_equal(rc, ND_DONE);
+    assert_int_equal(count, s->n_terms);
+    while (j < bf->n_terms && brute_range(bf, &bf->terms[j], base, s->docs).n == 0)
+        j++;
+    assert_int_equal(j, bf->n_terms);
+}
+
+/* Lookups and seeks that must not find an exact key. */
+static void check_absent_keys(const segment *s, const brute *bf, uint64_t *seed)
+{
+    nd_err e = {{0}};
+    term_info ti;
+    const uint8_t empty[1] = {0}, past[3] = {0xff, 0xff, 0xff}, bad_field[2] = {9, 'a'};
+    assert_int_equal(segment_term(s, empty, 0, &ti, &e), ND_DONE);
+    assert_int_equal(segment_term(s, past, 3, &ti, &e), ND_DONE);
+    assert_int_equal(segment_term(s, bad_field, 2, &ti, &e), ND_DONE);
+    for (int k = 0; k < 300; k++) {
+        size_t i = (size_t)(tu_rand(seed) % bf->n_terms);
+        const bterm *t = &bf->terms[i];
+        uint8_t key[ND_MAX_TERM_KEY + 1];
+        memcpy(key, t->key, t->klen);
+        key[t->klen] = 0xff; /* never in UTF-8 */
+        assert_int_equal(segment_term(s, key, t->klen + 1, &ti, &e), ND_DONE);
+        /* a seek to key + "\0" lands on the next term */
+        key[t->klen] = 0;
+        term_iter it;
+        ASSERT_OK(term_iter_seek(&it, s, key, t->klen + 1, &e), e.msg);
+        int rc = term_iter_next(&it, &e);
+        if (i + 1 == bf->n_terms) {
+            assert_int_equal(rc, ND_DONE);
+        } else {
+            assert_int_equal(rc, ND_OK);
+            assert_int_equal(keycmp(it.key, it.klen, bf->terms[i + 1].key, bf->terms[i + 1].klen),
+                             0);
+        }
+    }
+}
+
+/* ---- 1. round trip -------------------------------------------------------- */
+
+#define ROUND_TRIP_DOCS 420
+
+static void test_segment_round_trip(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    subdir(dir, sizeof dir, f, "single");
+    corpus c;
+    gen_corpus(&c, ROUND_TRIP_DOCS, 0x5e6d3e7ull, 0);
+    build_index(dir, &c, 0);
+    brute bf;
+    brute_build(&bf, f->an, &c);
+
+    /* the corpus has what the test needs */
+    const bterm *alpha = brute_find(&bf, FIELD_BODY, "alpha");
+    const bterm *beta = brute_find(&bf, FIELD_BODY, "beta");
+    assert_non_null(alpha);
+    assert_non_null(beta);
+    assert_true(alpha->n_post > 300 && alpha->n_post % ND_BLOCK != 0);
+    size_t multi = 0;
+    uint32_t max_tf = 0;
+    for (size_t i = 0; i < beta->n_post; i++) {
+        multi += bf.posts[beta->post + i].tf > 1;
+        if (bf.posts[beta->post + i].tf > max_tf)
+            max_tf = bf.posts[beta->post + i].tf;
+    }
+    assert_true(multi > 100 && max_tf >= 200);
+
+    nd_index ix;
+    nd_err e = {{0}};
+    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    assert_int_equal(ix.man.n_segs, 1);
+    assert_int_equal(ix.docs, ROUND_TRIP_DOCS);
+    const segment *s = &ix.segs[0];
+    assert_int_equal(s->docs, ROUND_TRIP_DOCS);
+    assert_true(s->n_sblocks > 1); /* several stored blocks */
+    assert_true(s->n_tblocks > 1);
+    assert_int_equal(s->n_terms, bf.n_terms);
+    uint64_t seed = 99;
+    check_segment(s, &c, &bf, 0, &seed);
+    check_absent_keys(s, &bf, &seed);
+
+    /* the big lists really use several blocks and a tail */
+    term_info ti;
+    uint8_t key[6] = {FIELD_BODY, 'a', 'l', 'p', 'h', 'a'};
+    ASSERT_OK(segment_term(s, key, sizeof key, &ti, &e), e.msg);
+    pcursor pc;
+    ASSERT_OK(pcursor_open(&pc, s, FIELD_BODY, &ti, &e), e.msg);
+    assert_true(pc.nb >= 3);
+    pcursor_close(&pc);
+
+    nd_index_stats st;
+    nd_index_stats_get(&ix, &st);
+    assert_int_equal(st.docs, ROUND_TRIP_DOCS);
+    assert_int_equal(st.segments, 1);
+    assert_int_equal(st.terms, bf.n_terms);
+    snapshot_close(&ix);
+    brute_free(&bf);
+    free_corpus(&c);
+}
+
+/* ---- several segments rank like one ---------------------------------------- */
+
+#define MULTI_BUDGET ((size_t)1 << 20)
+
+static void compare_search(nd_search *one, nd_search *many, const corpus *c, const char *q)
+{
+    nd_hits *h1 = NULL, *h2 = NULL;
+    ASSERT_OK(nd_search_run(one, &h1, q, 20, NULL), nd_search_errmsg(one));
+    ASSERT_OK(nd_search_run(many, &h2, q, 20, NULL), nd_search_errmsg(many));
+    assert_true(nd_hits_count(h1) > 0);
+    assert_int_equal(nd_hits_count(h1), nd_hits_count(h2));
+    assert_int_equal(nd_hits_total(h1), nd_hits_total(h2));
+    for (size_t i = 0; i < nd_hits_count(h1); i++) {
+        nd_hit a, b;
+        ASSERT_OK(nd_hits_get(h1, i, &a), q);
+        ASSERT_OK(nd_hits_get(h2, i, &b), q);
+        if (fabs(a.score - b.score) > 1e-9)
+            fail_msg("'%s' hit %zu: score %.17g vs %.17g", q, i, a.score, b.score);
+        assert_int_equal(a.id_len, b.id_len);
+        assert_memory_equal(a.id, b.id, a.id_len);
+        /* and the hit is the article with that id */
+        size_t d = 0;
+        while (d < c->n && (c->a[d].len[SF_ID] != b.id_len ||
+                            memcmp(c->a[d].f[SF_ID], b.id, b.id_len) != 0))
+            d++;
+        assert_true(d < c->n);
+        assert_int_equal(b.title_len, c->a[d].len[SF_TITLE]);
+        assert_true(b.date == c->a[d].date);
+        if (i > 0) {
+            nd_hit p;
+            ASSERT_OK(nd_hits_get(h2, i - 1, &p), q);
+            assert_true(p.score >= b.score);
+        }
+    }
+    nd_hits_free(h1);
+    nd_hits_free(h2);
+}
+
+static void test_segment_many_segments_rank_like_one(void **state)
+{
+    fixture *f = *state;
+    char one[4200], many[4200];
+    subdir(one, sizeof one, f, "one");
+    subdir(many, sizeof many, f, "many");
+    corpus c;
+    gen_corpus(&c, ROUND_TRIP_DOCS, 0xfeedull, 0);
+    build_index(one, &c, 0);
+    build_index(many, &c, MULTI_BUDGET);
+    brute bf;
+    brute_build(&bf, f->an, &c);
+
+    /* every segment of the split index holds its slice of the corpus */
+    nd_index ix;
+    nd_err e = {{0}};
+    ASSERT_OK(snapshot_open(&ix, many, 0, &e), e.msg);
+    assert_true(ix.man.n_segs >= 3);
+    assert_int_equal(ix.docs, ROUND_TRIP_DOCS);
+    uint64_t seed = 7;
+    for (uint32_t i = 0; i < ix.man.n_segs; i++) {
+        assert_int_equal(ix.base[i], i == 0 ? 0 : ix.base[i - 1] + ix.segs[i - 1].docs);
+        check_segment(&ix.segs[i], &c, &bf, (uint32_t)ix.base[i], &seed);
+    }
+    for (int fl = 0; fl < N_TEXT_FIELDS; fl++) {
+        uint64_t sum = 0;
+        for (size_t d = 0; d < c.n; d++)
+            sum += bf.len[fl][d];
+        assert_int_equal(ix.sum_len[fl], sum);
+    }
+    snapshot_close(&ix);
+
+    nd_index *ix1 = NULL, *ix2 = NULL;
+    nd_search *s1 = NULL, *s2 = NULL;
+    char msg[512];
+    ASSERT_OK(nd_index_open(&ix1, one, NULL, msg, sizeof msg), msg);
+    ASSERT_OK(nd_index_open(&ix2, many, NULL, msg, sizeof msg), msg);
+    nd_index_stats st1, st2;
+    nd_index_stats_get(ix1, &st1);
+    nd_index_stats_get(ix2, &st2);
+    assert_int_equal(st1.segments, 1);
+    assert_int_equal(st2.segments, ix.man.n_segs);
+    assert_int_equal(st1.docs, st2.docs);
+    ASSERT_OK(nd_search_open(&s1, ix1), "nd_search_open");
+    ASSERT_OK(nd_search_open(&s2, ix2), "nd_search_open");
+    static const char *const QUERIES[] = {
+        "alpha",          "beta",        "alpha beta",  "+alpha +beta", "alpha -beta",
+        "market oil prices", "zürich",   "東京",         "election court police",
+        "+beta -market",  "gamma delta epsilon", "CEO's COVID-19", "MOSKVA Москва",
+    };
+    for (size_t i = 0; i < sizeof QUERIES / sizeof QUERIES[0]; i++)
+        compare_search(s1, s2, &c, QUERIES[i]);
+    nd_search_free(s1);
+    nd_search_free(s2);
+    nd_index_free(ix1);
+    nd_index_free(ix2);
+    brute_free(&bf);
+    free_corpus(&c);
+}
+
+/* ---- file helpers for the damage tests ----------------------------------- */
+
+/* The files of a one-segment index: the five segment files, then MANIFEST. */
+#define N_INDEX_FILES (FILE_KINDS + 1)
+
+typedef struct index_files {
+    char path[N_INDEX_FILES][4300];
+    uint8_t *orig[N_INDEX_FILES]; /* pristine copies */
+    size_t size[N_INDEX_FILES];
+} index_files;
+
+static void load_files(index_files *fs, const char *dir)
+{
+    nd_index ix;
+    nd_err e = {{0}};
+    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    assert_int_equal(ix.man.n_segs, 1);
+    for (int k = 0; k < N_INDEX_FILES; k++) {
+        char name[64];
+        if (k < FILE_KINDS)
+            seg_file_name(name, sizeof name, ix.segs[0].meta.number, k);
+        else
+            snprintf(name, sizeof name, "%s", MANIFEST_NAME);
+        snprintf(fs->path[k], sizeof fs->path[k], "%s/%s", dir, name);
+        fs->orig[k] = (uint8_t *)tu_read_file(fs->path[k], &fs->size[k]);
+        assert_non_null(fs->orig[k]);
+    }
+    snapshot_close(&ix);
+}
+
+static void free_files(index_files *fs)
+{
+    for (int k = 0; k < N_INDEX_FILES; k++)
+        free(fs->orig[k]);
+}
+
+static void put_bytes(const char *path, size_t off, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, p, n, (off_t)off), (ssize_t)n);
+    close(fd);
+}
+
+static void restore_file(const index_files *fs, int k)
+{
+    tu_write_file(fs->path[k], fs->orig[k], fs->size[k]);
+}
+
+/* Recomputes the footer (body length and CRC) of a framed file image. */
+static void refooter(uint8_t *p, size_t n)
+{
+    st_u64(p + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
+    st_u32(p + n - FRAME_FOOTER + 8, (uint32_t)crc32(0, p, (uInt)(n - FRAME_FOOTER)));
+}
+
+/* Offset in MANIFEST of the size and CRC recorded for file kind k of the
+ * first segment. */
+static size_t manifest_entry(int k)
+{
+    return FRAME_HEADER + 20 + 12 + 12 * (size_t)k;
+}
+
+/* Replaces segment file k with `img` (a whole framed file of n bytes) and
+ * records its size and footer CRC in a MANIFEST whose own CRC is fixed. */
+static void install_file(const index_files *fs, int k, const uint8_t *img, size_t n)
+{
+    tu_write_file(fs->path[k], img, n);
+    size_t mn = fs->size[FILE_KINDS];
+    uint8_t *m = malloc(mn);
+    assert_non_null(m);
+    memcpy(m, fs->orig[FILE_KINDS], mn);
+    st_u64(m + manifest_entry(k), n);
+    st_u32(m + manifest_entry(k) + 8, ld_u32(img + n - FRAME_FOOTER + 8));
+    refooter(m, mn);
+    tu_write_file(fs->path[FILE_KINDS], m, mn);
+    free(m);
+}
+
+static int open_rc(const char *dir, int skip_checksums, char *msg, size_t n)
+{
+    nd_open_opts o = ND_OPEN_OPTS_INIT;
+    o.skip_checksums = skip_checksums;
+    char sentinel;
+    nd_index *ix = (nd_index *)(void *)&sentinel; /* must become NULL on failure */
+    int rc = nd_index_open(&ix, dir, &o, msg, n);
+    if (rc != ND_OK && ix != NULL)
+        fail_msg("nd_index_open failed with %d but left *out set", rc);
+    nd_index_free(ix);
+    return rc;
+}
+
+static void assert_open_fails(const char *dir, int want, const char *what, size_t at)
+{
+    char msg[512];
+    int rc = open_rc(dir, 0, msg, sizeof msg);
+    if (rc != want)
+        fail_msg("%s at %zu: nd_index_open returned %d (%s), want %d", what, at, rc,
+                 rc ? msg : "ok", want);
+    if (!msg[0])
+        fail_msg("%s at %zu: no error message", what, at);
+}
+
+static void build_small(const fixture *f, const char *name, char *dir, size_t n, corpus *c,
+                        size_t docs, uint64_t seed, int short_bodies)
+{
+    subdir(dir, n, f, name);
+    gen_corpus(c, docs, seed, short_bodies);
+    build_index(dir, c, 0);
+}
+
+/* ---- 2a. truncation ------------------------------------------------------ */
+
+static void test_segment_truncated_files(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 50, 0xabcull, 0);
+    index_files fs;
+    load_files(&fs, dir);
+    for (int k = 0; k < N_INDEX_FILES; k++) {
+        size_t size = fs.size[k];
+        size_t step = size <= 1024 ? 1 : size / 400;
+        for (size_t len = 0; len < size; len++) {
+            if (size > 1024 && len >= 64 && len + 64 < size && len % step != 0)
+                continue;
+            assert_int_equal(truncate(fs.path[k], (off_t)len), 0);
+            assert_open_fails(dir, ND_ECORRUPT, fs.path[k], len);
+        }
+        /* a missing file */
+        assert_int_equal(unlink(fs.path[k]), 0);
+        assert_open_fails(dir, k < FILE_KINDS ? ND_ECORRUPT : ND_ENOTFOUND, fs.path[k], 0);
+        restore_file(&fs, k);
+        assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    }
+    free_files(&fs);
+    free_corpus(&c);
+}
+
+/* ---- 2b. flipped bytes --------------------------------------------------- */
+
+static void test_segment_flipped_bytes(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 50, 0xabcull, 0);
+    index_files fs;
+    load_files(&fs, dir);
+    uint64_t seed = 1234;
+    for (int k = 0; k < N_INDEX_FILES; k++) {
+        size_t size = fs.size[k];
+        size_t n = size <= 2000 ? size : 2000;
+        for (size_t i = 0; i < n; i++) {
+            size_t off = i;
+            if (size > 2000) { /* both ends, and a jittered spread in between */
+                if (i < 64)
+                    off = i;
+                else if (i >= n - 64)
+                    off = size - (n - i);
+                else
+                    off = i * size / n + (size_t)(tu_rand(&seed) % (size / n));
+            }
+            uint8_t b = fs.orig[k][off] ^ 0xff;
+            put_bytes(fs.path[k], off, &b, 1);
+            /* the version field reads as a newer version; anything else is damage */
+            int want = off == 4 || off == 5 ? ND_EVERSION : ND_ECORRUPT;
+            assert_open_fails(dir, want, fs.path[k], off);
+            put_bytes(fs.path[k], off, &fs.orig[k][off], 1);
+        }
+        assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    }
+    free_files(&fs);
+    free_corpus(&c);
+}
+
+/* ---- 2c. damage the checksums do not see ------------------------------- */
+
+/* Reads everything reachable in an opened index; every call must succeed or
+ * report ND_ECORRUPT, and what succeeds must keep the reader's invariants. */
+static void walk_segment(const segment *s)
+{
+    nd_err e = {{0}};
+    term_iter it;
+    const uint8_t empty[1] = {0};
+    int rc = term_iter_seek(&it, s, empty, 0, &e);
+    if (rc != ND_OK && rc != ND_ECORRUPT)
+        fail_msg("term_iter_seek: %d", rc);
+    uint64_t terms = 0;
+    while (rc == ND_OK && (rc = term_iter_next(&it, &e)) == ND_OK) {
+        if (++terms > s->n_terms)
+            fail_msg("the dictionary walk passed its %llu terms",
+                     (unsigned long long)s->n_terms);
+        if (it.klen == 0 || it.klen > ND_MAX_TERM_KEY || it.ti.df == 0 || it.ti.df > s->docs)
+            fail_msg("bad term entry accepted");
+        term_info ti;
+        int lrc = segment_term(s, it.key, it.klen, &ti, &e);
+        if (lrc != ND_OK && lrc != ND_DONE && lrc != ND_ECORRUPT)
+            fail_msg("segment_term: %d", lrc);
+        int field = it.key[0];
+        for (int jump = 0; jump < 2; jump++) {
+            pcursor c;
+            int prc = pcursor_open(&c, s, field, &it.ti, &e);
+            if (prc == ND_ECORRUPT)
+                break;
+            if (prc != ND_OK)
+                fail_msg("pcursor_open: %d", prc);
+            uint32_t target = jump ? (uint32_t)(it.ti.doc_off % 3) : 0, prev = 0, n = 0;
+            while ((prc = pcursor_advance(&c, target, &e)) == ND_OK && c.doc != ND_NO_DOC) {
+                if (c.doc >= s->docs || c.doc < target || (n > 0 && c.doc <= prev) ||
+                    ++n > it.ti.df)
+                    fail_msg("postings walk out of order or out of range");
+                if (pcursor_tf(&c) == 0)
+                    fail_msg("zero frequency accepted");
+                if (field < N_TEXT_FIELDS) {
+                    (void)segment_len(s, field, c.doc);
+                    const uint32_t *pos;
+                    uint32_t np;
+                    int qrc = pcursor_positions(&c, &pos, &np, &e);
+                    if (qrc == ND_ECORRUPT)
+                        break;
+                    if (qrc != ND_OK)
+                        fail_msg("pcursor_positions: %d", qrc);
+                    if (np != pcursor_tf(&c))
+                        fail_msg("%u positions for tf %u", np, pcursor_tf(&c));
+                    for (uint32_t i = 1; i < np; i++)
+                        if (pos[i] <= pos[i - 1])
+                            fail_msg("positions not ascending");
+                }
+                prev = c.doc;
+                target = c.doc + 1 + (jump ? c.doc % 7 : 0);
+            }
+            if (prc != ND_OK && prc != ND_ECORRUPT)
+                fail_msg("pcursor_advance: %d", prc);
+            pcursor_close(&c);
+        }
+    }
+    if (rc != ND_DONE && rc != ND_ECORRUPT)
+        fail_msg("term_iter_next: %d", rc);
+    if (rc == ND_ECORRUPT && !e.msg[0])
+        fail_msg("ND_ECORRUPT without a message");
+
+    nd_buf block = {0};
+    uint32_t cached = UINT32_MAX;
+    for (uint32_t d = 0; d < s->docs; d++) {
+        stored_doc sd;
+        rc = segment_stored(s, d, &block, &cached, &sd, &e);
+        if (rc == ND_ECORRUPT)
+            continue;
+        if (rc != ND_OK)
+            fail_msg("segment_stored: %d", rc);
+        for (int k = 0; k < SF_COUNT; k++) {
+            const uint8_t *p = (const uint8_t *)sd.f[k];
+            if (sd.len[k] && (p < block.data || p + sd.len[k] > block.data + block.len))
+                fail_msg("stored field outside its block");
+        }
+    }
+    buf_free(&block);
+}
+
+static void walk_index(const char *dir, int skip_checksums)
+{
+    char msg[512];
+    nd_open_opts o = ND_OPEN_OPTS_INIT;
+    o.skip_checksums = skip_checksums;
+    nd_index *ix = NULL;
+    int rc = nd_index_open(&ix, dir, &o, msg, sizeof msg);
+    if (rc != ND_OK) {
+        if (rc != ND_ECORRUPT)
+            fail_msg("nd_index_open: %d (%s)", rc, msg);
+        if (!msg[0] || ix)
+            fail_msg("failed open without a message or with a handle");
+        return;
+    }
+    for (uint32_t i = 0; i < ix->man.n_segs; i++)
+        walk_segment(&ix->segs[i]);
+    nd_search *s = NULL;
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    static const char *const QUERIES[] = {"alpha", "beta market oil", "+alpha -beta", "zürich"};
+    for (size_t q = 0; q < sizeof QUERIES / sizeof QUERIES[0]; q++) {
+        nd_hits *h = NULL;
+        rc = nd_search_run(s, &h, QUERIES[q], 10, NULL);
+        if (rc != ND_OK && rc != ND_ECORRUPT)
+            fail_msg("nd_search_run('%s'): %d (%s)", QUERIES[q], rc, nd_search_errmsg(s));
+        if (rc == ND_ECORRUPT && !nd_search_errmsg(s)[0])
+            fail_msg("search ND_ECORRUPT without a message");
+        unsigned sum = 0;
+        for (size_t i = 0; i < nd_hits_count(h); i++) {
+            nd_hit hit;
+            assert_int_equal(nd_hits_get(h, i, &hit), ND_OK);
+            /* touch every returned byte */
+            for (size_t b = 0; b < hit.id_len; b++)
+                sum += (unsigned char)hit.id[b];
+            for (size_t b = 0; b < hit.title_len; b++)
+                sum += (unsigned char)hit.title[b];
+            for (size_t b = 0; b < hit.snippet_len; b++)
+                sum += (unsigned char)hit.snippet[b];
+            for (size_t m = 0; m < hit.n_marks; m++)
+                if ((size_t)hit.marks[m].start + hit.marks[m].len > hit.snippet_len)
+                    fail_msg("mark outside the snippet");
+        }
+        (void)sum;
+        nd_hits_free(h);
+    }
+    nd_search_free(s);
+    nd_index_free(ix);
+}
+
+/* One random change to the body of file k: a flipped bit or byte, a special
+ * value, a run of garbage, or a few scattered bytes. Returns the damaged
+ * range so it can be restored. */
+static void damage(const index_files *fs, int k, uint64_t *seed, size_t *at, size_t *len)
+{
+    size_t body = fs->size[k] - FRAME_HEADER - FRAME_FOOTER;
+    uint8_t buf[16];
+    size_t off = FRAME_HEADER + (size_t)(tu_rand(seed) % body), n = 1;
+    size_t room = FRAME_HEADER + body - off;
+    static const uint8_t SPECIAL[] = {0x00, 0xff, 0x80, 0x7f, 0x01, 0x20};
+    switch (tu_rand(seed) % 5) {
+    case 0:
+        buf[0] = fs->orig[k][off] ^ (uint8_t)(1u << (tu_rand(seed) % 8));
+        break;
+    case 1:
+        buf[0] = fs->orig[k][off] ^ (uint8_t)(1 + tu_rand(seed) % 255);
+        break;
+    case 2:
+        buf[0] = SPECIAL[tu_rand(seed) % sizeof SPECIAL];
+        break;
+    case 3:
+        n = ND_MIN(room, 1 + (size_t)(tu_rand(seed) % 16));
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (uint8_t)tu_rand(seed);
+        break;
+    default: /* up to four bytes changed within a small window */
+        n = ND_MIN(room, 2 + (size_t)(tu_rand(seed) % 15));
+        memcpy(buf, fs->orig[k] + off, n);
+        for (int i = 0; i < 4; i++)
+            buf[tu_rand(seed) % n] ^= (uint8_t)(1 + tu_rand(seed) % 255);
+        break;
+    }
+    put_bytes(fs->path[k], off, buf, n);
+    *at = off;
+    *len = n;
+}
+
+static void fuzz_index(const char *dir, int trials, uint64_t seed)
+{
+    index_files fs;
+    load_files(&fs, dir);
+    walk_index(dir, 1); /* the intact index walks cleanly too */
+    for (int t = 0; t < trials; t++) {
+        int k = t % FILE_KINDS;
+        size_t at, len;
+        damage(&fs, k, &seed, &at, &len);
+        walk_index(dir, 1);
+        put_bytes(fs.path[k], at, fs.orig[k] + at, len);
+    }
+    assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    free_files(&fs);
+}
+
+static void test_segment_damage_past_checksums(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c1, c2;
+    /* articles of every shape; then many short ones, so that 128-document
+     * blocks, skip tables and packed positions get damaged as well */
+    build_small(f, "ix", dir, sizeof dir, &c1, 50, 0x51ull, 0);
+    fuzz_index(dir, 2000, 0xc0ffeeull);
+    build_small(f, "ix2", dir, sizeof dir, &c2, 300, 0x52ull, 1);
+    fuzz_index(dir, 2000, 0xbadull);
+    free_corpus(&c1);
+    free_corpus(&c2);
+}
+
+/* Bodies cut short (or grown) under a valid frame, with the MANIFEST updated
+ * to match: the checksums all agree, so only structure checks stand between
+ * the reader and the missing bytes. */
+static void test_segment_reframed_bodies(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 300, 0x53ull, 1);
+    index_files fs;
+    load_files(&fs, dir);
+    uint64_t seed = 77;
+    for (int k = 0; k < FILE_KINDS; k++) {
+        size_t body = fs.size[k] - FRAME_HEADER - FRAME_FOOTER;
+        uint8_t *img = malloc(fs.size[k] + 64);
+        assert_non_null(img);
+        size_t step = body <= 400 ? 1 : body / 200;
+        for (size_t cut = 0; cut <= body + 64; cut += cut < body ? step : 13) {
+            size_t keep = cut < body ? cut : body;
+            memcpy(img, fs.orig[k], FRAME_HEADER + keep);
+            for (size_t i = keep; i < cut; i++) /* grown: garbage after the body */
+                img[FRAME_HEADER + i] = (uint8_t)tu_rand(&seed);
+            size_t n = FRAME_HEADER + cut + FRAME_FOOTER;
+            memcpy(img + n - FRAME_FOOTER, fs.orig[k] + fs.size[k] - FRAME_FOOTER,
+                   FRAME_FOOTER);
+            refooter(img, n);
+            install_file(&fs, k, img, n);
+            walk_index(dir, 0);
+        }
+        free(img);
+        restore_file(&fs, k);
+        restore_file(&fs, FILE_KINDS);
+        assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    }
+    /* the MANIFEST body damaged, its checksum recomputed */
+    size_t mn = fs.size[FILE_KINDS];
+    uint8_t *m = malloc(mn);
+    assert_non_null(m);
+    for (size_t off = FRAME_HEADER; off < mn - FRAME_FOOTER; off++) {
+        memcpy(m, fs.orig[FILE_KINDS], mn);
+        m[off] ^= (uint8_t)(1 + tu_rand(&seed) % 255);
+        refooter(m, mn);
+        tu_write_file(fs.path[FILE_KINDS], m, mn);
+        char msg[512];
+        int rc = open_rc(dir, 0, msg, sizeof msg);
+        /* The generation and the next segment number may take other values
+         * (a larger next number is harmless); the segment count, the segment
+         * entry, its document count and every size and CRC must be checked. */
+        if (off < FRAME_HEADER + 16 ? rc != ND_OK && rc != ND_ECORRUPT : rc != ND_ECORRUPT)
+            fail_msg("MANIFEST byte %zu: nd_index_open returned %d (%s)", off, rc,
+                     rc ? msg : "ok");
+    }
+    restore_file(&fs, FILE_KINDS);
+    assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    free(m);
+    free_files(&fs);
+    free_corpus(&c);
+}
+
+/* ---- 3. versions and non-indexes ----------------------------------------- */
+
+static void test_segment_newer_version(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 20, 0x54ull, 0);
+    index_files fs;
+    load_files(&fs, dir);
+    size_t max = 0;
+    for (int k = 0; k < N_INDEX_FILES; k++)
+        max = ND_MAX(max, fs.size[k]);
+    uint8_t *img = malloc(max);
+    assert_non_null(img);
+    static const uint16_t VERSIONS[] = {ND_FORMAT_VERSION + 1, 0xffff, 0};
+    for (int k = 0; k < N_INDEX_FILES; k++) {
+        for (size_t v = 0; v < sizeof VERSIONS / sizeof VERSIONS[0]; v++) {
+            memcpy(img, fs.orig[k], fs.size[k]);
+            st_u16(img + 4, VERSIONS[v]);
+            refooter(img, fs.size[k]);
+            if (k < FILE_KINDS)
+                install_file(&fs, k, img, fs.size[k]);
+            else
+                tu_write_file(fs.path[k], img, fs.size[k]);
+            assert_open_fails(dir, ND_EVERSION, fs.path[k], VERSIONS[v]);
+        }
+        /* unknown flags are damage, not a version */
+        memcpy(img, fs.orig[k], fs.size[k]);
+        st_u16(img + 6, 1);
+        refooter(img, fs.size[k]);
+        if (k < FILE_KINDS)
+            install_file(&fs, k, img, fs.size[k]);
+        else
+            tu_write_file(fs.path[k], img, fs.size[k]);
+        assert_open_fails(dir, ND_ECORRUPT, fs.path[k], 6);
+        restore_file(&fs, k);
+        restore_file(&fs, FILE_KINDS);
+        assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
+    }
+    /* the writer refuses to add to an index it cannot read */
+    memcpy(img, fs.orig[FILE_KINDS], fs.size[FILE_KINDS]);
+    st_u16(img + 4, ND_FORMAT_VERSION + 1);
+    refooter(img, fs.size[FILE_KINDS]);
+    tu_write_file(fs.path[FILE_KINDS], img, fs.size[FILE_KINDS]);
+    nd_writer *w = NULL;
+    assert_int_equal(nd_writer_open(&w, dir, NULL), ND_EVERSION);
+    assert_null(w);
+    free(img);
+    free_files(&fs);
+    free_corpus(&c);
+}
+
+static void test_segment_not_an_index(void **state)
+{
+    fixture *f = *state;
+    char dir[4200], path[4300];
+    subdir(dir, sizeof dir, f, "plain");
+    assert_int_equal(mkdir(dir, 0777), 0);
+    assert_open_fails(dir, ND_ENOTFOUND, dir, 0); /* empty */
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    tu_write_file(path, "hello\n", 6);
+    snprintf(path, sizeof path, "%s/seg-1.tdx", dir);
+    tu_write_file(path, "NDTD", 4);
+    assert_open_fails(dir, ND_ENOTFOUND, dir, 1); /* unrelated files, no MANIFEST */
+    subdir(dir, sizeof dir, f, "does-not-exist");
+    assert_open_fails(dir, ND_ENOTFOUND, dir, 2);
+
+    /* a real index whose MANIFEST is gone is no index either */
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 5, 0x55ull, 0);
+    snprintf(path, sizeof path, "%s/%s", dir, MANIFEST_NAME);
+    assert_int_equal(unlink(path), 0);
+    assert_open_fails(dir, ND_ENOTFOUND, dir, 3);
+    free_corpus(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_segment_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_many_segments_rank_like_one, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_segment_truncated_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_flipped_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_damage_past_checksums, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_reframed_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_newer_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_not_an_index, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
