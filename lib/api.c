@@ -38,29 +38,29 @@ struct nd_writer {
     nd_buf scratch;
 };
 
-/* Removes segment files no commit refers to (left by a crash or an
- * abandoned writer) and a stale MANIFEST.tmp. Runs under the writer lock. */
-static void remove_orphans(nd_writer *w)
+/* Removes the segment files that `keep` does not name (left by a crash, an
+ * abandoned writer or a failed flush) and a stale MANIFEST.tmp. Only runs
+ * under the writer lock, so no other writer is creating files meanwhile. */
+static void remove_orphans(const char *dir, const manifest *keep)
 {
-    DIR *d = opendir(w->dir);
+    DIR *d = opendir(dir);
     if (!d)
         return;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        unsigned long long num;
-        char ext[8];
+        uint64_t num;
         int orphan = 0;
-        if (sscanf(de->d_name, "seg-%llu.%7s", &num, ext) == 2) {
+        if (seg_file_parse(de->d_name, &num)) {
             orphan = 1;
-            for (uint32_t i = 0; i < w->man.n_segs; i++)
-                if (w->man.segs[i].number == num)
+            for (uint32_t i = 0; i < keep->n_segs; i++)
+                if (keep->segs[i].number == num)
                     orphan = 0;
         } else if (strcmp(de->d_name, MANIFEST_NAME ".tmp") == 0) {
             orphan = 1;
         }
         if (orphan) {
             char path[4400];
-            snprintf(path, sizeof path, "%s/%s", w->dir, de->d_name);
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
             unlink(path);
         }
     }
@@ -105,7 +105,7 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
     if (rc)
         goto fail;
     w->next_seg = w->man.next_seg;
-    remove_orphans(w);
+    remove_orphans(w->dir, &w->man);
     if ((rc = analyzer_open(&w->an, &w->err)))
         goto fail;
     *out = w;
@@ -272,6 +272,9 @@ int nd_writer_commit(nd_writer *w)
         return rc;
     if (w->n_pending == 0 && w->man.generation > 0)
         return ND_OK;
+    /* the new segment files' directory entries are durable before the commit */
+    if (w->n_pending > 0 && (rc = fsync_dir(w->dir, &w->err)))
+        return rc;
     manifest next = w->man;
     next.generation++;
     next.next_seg = w->next_seg;
@@ -299,14 +302,22 @@ void nd_writer_free(nd_writer *w)
     if (!w)
         return;
     memindex_abort(w->mi);
-    /* flushed segments that never got committed */
-    for (uint32_t i = 0; i < w->n_pending; i++)
-        for (int k = 0; k < FILE_KINDS; k++) {
-            char name[64], path[4200];
-            seg_file_name(name, sizeof name, w->pending[i].number, k);
-            snprintf(path, sizeof path, "%s/%s", w->dir, name);
-            unlink(path);
+    if (w->n_pending > 0) {
+        /* Flushed segments that no commit names are deleted. The manifest on
+         * disk decides: a commit whose rename happened but whose directory
+         * sync failed still names them, and then they must stay. */
+        manifest disk;
+        nd_err e = {{0}};
+        int rc = manifest_read(&disk, w->dir, &e);
+        if (rc == ND_ENOTFOUND) {
+            memset(&disk, 0, sizeof disk);
+            rc = ND_OK;
         }
+        if (rc == ND_OK) {
+            remove_orphans(w->dir, &disk);
+            manifest_free(&disk);
+        }
+    }
     free(w->pending);
     manifest_free(&w->man);
     analyzer_free(w->an);

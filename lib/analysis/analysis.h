@@ -60,10 +60,10 @@ int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out);
 #define ND_ANALYZER_PIECE_BYTES ((size_t)1 << 20)
 
 /* The detailed message of the last failure of analyzer_run or
- * analyzer_keyword ("" if none). Besides the codes above, analyzer_run
- * returns ND_EIO for an ICU failure other than memory, and ND_ELIMIT for a
- * text of more than UINT32_MAX + 1 positions. Borrowed, valid until the next
- * call on a. */
+ * analyzer_keyword ("" if none). Besides the codes above, both return
+ * ND_EIO for an ICU failure other than memory (not expected with valid
+ * arguments), and analyzer_run ND_ELIMIT for a text of more than
+ * UINT32_MAX + 1 positions. Borrowed, valid until the next call on a. */
 const char *analyzer_errmsg(const nd_analyzer *a);
 
 #endif

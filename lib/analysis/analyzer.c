@@ -216,7 +216,7 @@ static int normalise(nd_analyzer *a, const char *s, size_t n, const char **term,
         return ND_OK;
     }
 
-    int32_t len16, subs, units;
+    int32_t len16 = 0, subs = 0, units = 0;
     UErrorCode st = U_ZERO_ERROR;
     int rc = to_u16(a, s, n, &len16, &subs);
     if (rc)
@@ -319,8 +319,8 @@ static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, ui
         if (tlen == 0)
             continue;
         if (*pos > UINT32_MAX)
-            return err_set(&a->err, ND_ELIMIT, "more than %lu tokens in one text",
-                           (unsigned long)UINT32_MAX);
+            return err_set(&a->err, ND_ELIMIT, "more than %llu token positions in one text",
+                           (unsigned long long)UINT32_MAX + 1);
         if (tlen <= ND_MAX_TERM_BYTES) {
             nd_token tok;
             tok.term = term;
@@ -426,7 +426,7 @@ int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out)
         return ND_OK;
     }
 
-    int32_t len16, subs, units;
+    int32_t len16 = 0, subs = 0, units = 0;
     int rc = to_u16(a, s, len, &len16, &subs);
     if (rc == 0)
         rc = fold_u16(a, len16, &units);

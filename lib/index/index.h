@@ -99,6 +99,8 @@ int manifest_read(manifest *m, const char *dir, nd_err *e);
 int manifest_write(const manifest *m, const char *dir, nd_err *e);
 void manifest_free(manifest *m);
 void seg_file_name(char *buf, size_t n, uint64_t number, int kind);
+/* 1 if name is exactly a segment file name as seg_file_name writes it. */
+int seg_file_parse(const char *name, uint64_t *number);
 
 /* ---- memindex.c: the accumulator that builds one segment -------------- */
 

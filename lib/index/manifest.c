@@ -22,6 +22,28 @@ void seg_file_name(char *buf, size_t n, uint64_t number, int kind)
     snprintf(buf, n, "seg-%llu.%s", (unsigned long long)number, seg_exts[kind]);
 }
 
+int seg_file_parse(const char *name, uint64_t *number)
+{
+    if (strncmp(name, "seg-", 4) != 0)
+        return 0;
+    const char *p = name + 4;
+    uint64_t n = 0;
+    size_t digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            return 0;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (digits == 0 || (digits > 1 && name[4] == '0') || *p != '.')
+        return 0;
+    for (int k = 0; k < FILE_KINDS; k++)
+        if (strcmp(p + 1, seg_exts[k]) == 0) {
+            *number = n;
+            return 1;
+        }
+    return 0;
+}
+
 int manifest_read(manifest *m, const char *dir, nd_err *e)
 {
     memset(m, 0, sizeof *m);

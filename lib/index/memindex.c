@@ -320,7 +320,9 @@ static int flush_stored_block(memindex *mi, nd_err *e)
         return ND_OK;
     uLong bound = compressBound((uLong)mi->sblock.len);
     buf_reset(&mi->zbuf);
-    if (mi->sblock.len > UINT32_MAX || buf_reserve(&mi->zbuf, bound))
+    if (mi->sblock.len > UINT32_MAX || bound > UINT32_MAX)
+        return err_set(e, ND_ELIMIT, "stored article over 4 GiB");
+    if (buf_reserve(&mi->zbuf, bound))
         return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
     uLongf zlen = bound;
     if (compress2(mi->zbuf.data, &zlen, mi->sblock.data, (uLong)mi->sblock.len,
@@ -360,7 +362,7 @@ int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
     mi->err = e;
     if (mi->docs >= ND_MAX_SEG_DOCS)
         return err_set(e, ND_ELIMIT, "segment is full");
-    if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX)
+    if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX || d->url_len > UINT32_MAX)
         return err_set(e, ND_ELIMIT, "article text over 4 GiB");
     int rc;
     if ((rc = index_text(mi, an, FIELD_TITLE, d->title, d->title_len)) ||

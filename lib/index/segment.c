@@ -230,9 +230,19 @@ int term_iter_next(term_iter *it, nd_err *e)
         shared > it->klen || suffix > ND_MAX_TERM_KEY - shared || suffix > (uint64_t)(it->end - it->p) ||
         shared + suffix == 0)
         return CORRUPT(s, 0, "block %u: bad key", it->block);
+    /* keys ascend strictly: the new key must differ after the shared prefix,
+     * upwards (or extend a key that is its prefix) */
+    int first = it->klen == 0;
+    if (!first && (suffix == 0 || (shared < it->klen && it->p[0] <= it->key[shared])))
+        return CORRUPT(s, 0, "block %u: keys out of order", it->block);
     memcpy(it->key + shared, it->p, suffix);
     it->p += suffix;
     it->klen = (size_t)(shared + suffix);
+    if (it->klen < 2 || it->key[0] >= N_FIELDS)
+        return CORRUPT(s, 0, "block %u: bad key", it->block);
+    if (first && keycmp(it->key, it->klen, s->tblock_key[it->block],
+                        s->tblock_keylen[it->block]) != 0)
+        return CORRUPT(s, 0, "block %u: first key differs from the block index", it->block);
     if (varint_get(&it->p, it->end, &df) || varint_get(&it->p, it->end, &extra) ||
         varint_get(&it->p, it->end, &doc_len) || varint_get(&it->p, it->end, &pos_len))
         return CORRUPT(s, 0, "block %u: bad term entry", it->block);

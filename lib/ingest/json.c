@@ -9,7 +9,10 @@
  * of the line: unescaping never makes a string longer (every output byte
  * comes from at least one input byte, and quotes and punctuation produce
  * nothing), so the buffer never moves during a parse and the copy loop
- * needs no bounds checks on the output side.
+ * needs no bounds checks on the output side. The same argument covers its
+ * eight-byte stores, which may run a few bytes past the end of a string:
+ * the output position always trails the input position, and a store of
+ * eight is only made when eight input bytes remain.
  *
  * Inside strings, runs of plain ASCII are copied eight bytes at a time and
  * tested with word-wide bit tricks; only quotes, backslashes, control bytes
