@@ -261,7 +261,8 @@ static void test_analysis_nfkc_casefold(void **state)
     CHECK(a, "\u01c5", WO("d\u017e", 0, 0, 2));
     CHECK(a, "\u0130stanbul", WO("i\u0307stanbul", 0, 0, 9));
     /* Case folding has no final sigma. */
-    CHECK(a, "\u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3", W("\u03c3\u03af\u03c3\u03c5\u03c6\u03bf\u03c3", 0));
+    CHECK(a, "\u03a3\u038a\u03a3\u03a5\u03a6\u039f\u03a3",
+          W("\u03c3\u03af\u03c3\u03c5\u03c6\u03bf\u03c3", 0));
     /* Halfwidth katakana become the ordinary ones. */
     CHECK(a, "\uff76\uff80\uff76\uff85", WO("\u30ab\u30bf\u30ab\u30ca", 0, 0, 12));
     /* A soft hyphen stays inside the word for ICU, and the folding drops it. */
@@ -322,14 +323,17 @@ static void test_analysis_thai(void **state)
           "\u0e32\u0e17\u0e35\u0e48\u0e2a\u0e27\u0e22\u0e07\u0e32\u0e21",
           WO("\u0e20\u0e32\u0e29\u0e32", 0, 0, 12), WO("\u0e44\u0e17\u0e22", 1, 12, 21),
           WO("\u0e40\u0e1b\u0e47\u0e19", 2, 21, 33), WO("\u0e20\u0e32\u0e29\u0e32", 3, 33, 45),
-          WO("\u0e17\u0e35\u0e48", 4, 45, 54), WO("\u0e2a\u0e27\u0e22\u0e07\u0e32\u0e21", 5, 54, 72));
+          WO("\u0e17\u0e35\u0e48", 4, 45, 54),
+          WO("\u0e2a\u0e27\u0e22\u0e07\u0e32\u0e21", 5, 54, 72));
 }
 
 static void test_analysis_arabic(void **state)
 {
     nd_analyzer *a = *state;
     /* الأخبار العاجلة ("breaking news"): unchanged by the folding. */
-    CHECK(a, "\u0627\u0644\u0623\u062e\u0628\u0627\u0631 \u0627\u0644\u0639\u0627\u062c\u0644\u0629",
+    CHECK(a,
+          "\u0627\u0644\u0623\u062e\u0628\u0627\u0631 "
+          "\u0627\u0644\u0639\u0627\u062c\u0644\u0629",
           WO("\u0627\u0644\u0623\u062e\u0628\u0627\u0631", 0, 0, 14),
           WO("\u0627\u0644\u0639\u0627\u062c\u0644\u0629", 1, 15, 29));
 }

@@ -820,7 +820,8 @@ static void test_segment_many_segments_rank_like_one(void **state)
     nd_index ix;
     nd_err e = {{0}};
     ASSERT_OK(snapshot_open(&ix, many, 0, &e), e.msg);
-    print_message("segs %u\n", ix.man.n_segs); assert_true(ix.man.n_segs >= 3);
+    uint32_t n_segs = ix.man.n_segs;
+    assert_true(n_segs >= 3);
     assert_int_equal(ix.docs, ROUND_TRIP_DOCS);
     uint64_t seed = 7;
     for (uint32_t i = 0; i < ix.man.n_segs; i++) {
@@ -844,7 +845,7 @@ static void test_segment_many_segments_rank_like_one(void **state)
     nd_index_stats_get(ix1, &st1);
     nd_index_stats_get(ix2, &st2);
     assert_int_equal(st1.segments, 1);
-    assert_int_equal(st2.segments, ix.man.n_segs);
+    assert_int_equal(st2.segments, n_segs);
     assert_int_equal(st1.docs, st2.docs);
     ASSERT_OK(nd_search_open(&s1, ix1), "nd_search_open");
     ASSERT_OK(nd_search_open(&s2, ix2), "nd_search_open");
@@ -1043,9 +1044,11 @@ static void test_segment_flipped_bytes(void **state)
 /* ---- 2c. damage the checksums do not see ------------------------------- */
 
 /* Reads everything reachable in an opened index; every call must succeed or
- * report ND_ECORRUPT, and what succeeds must keep the reader's invariants. */
-static void walk_segment(const segment *s)
+ * report ND_ECORRUPT, and what succeeds must keep the reader's invariants.
+ * Returns the number of ND_ECORRUPT results. */
+static int walk_segment(const segment *s)
 {
+    int bad = 0;
     nd_err e = {{0}};
     term_iter it;
     const uint8_t empty[1] = {0};
@@ -1063,12 +1066,15 @@ static void walk_segment(const segment *s)
         int lrc = segment_term(s, it.key, it.klen, &ti, &e);
         if (lrc != ND_OK && lrc != ND_DONE && lrc != ND_ECORRUPT)
             fail_msg("segment_term: %d", lrc);
+        bad += lrc != ND_OK;
         int field = it.key[0];
         for (int jump = 0; jump < 2; jump++) {
             pcursor c;
             int prc = pcursor_open(&c, s, field, &it.ti, &e);
-            if (prc == ND_ECORRUPT)
+            if (prc == ND_ECORRUPT) {
+                bad++;
                 break;
+            }
             if (prc != ND_OK)
                 fail_msg("pcursor_open: %d", prc);
             uint32_t target = jump ? (uint32_t)(it.ti.doc_off % 3) : 0, prev = 0, n = 0;
@@ -1083,8 +1089,10 @@ static void walk_segment(const segment *s)
                     const uint32_t *pos;
                     uint32_t np;
                     int qrc = pcursor_positions(&c, &pos, &np, &e);
-                    if (qrc == ND_ECORRUPT)
+                    if (qrc == ND_ECORRUPT) {
+                        bad++;
                         break;
+                    }
                     if (qrc != ND_OK)
                         fail_msg("pcursor_positions: %d", qrc);
                     if (np != pcursor_tf(&c))
@@ -1098,6 +1106,7 @@ static void walk_segment(const segment *s)
             }
             if (prc != ND_OK && prc != ND_ECORRUPT)
                 fail_msg("pcursor_advance: %d", prc);
+            bad += prc == ND_ECORRUPT;
             pcursor_close(&c);
         }
     }
@@ -1105,14 +1114,17 @@ static void walk_segment(const segment *s)
         fail_msg("term_iter_next: %d", rc);
     if (rc == ND_ECORRUPT && !e.msg[0])
         fail_msg("ND_ECORRUPT without a message");
+    bad += rc == ND_ECORRUPT;
 
     nd_buf block = {0};
     uint32_t cached = UINT32_MAX;
     for (uint32_t d = 0; d < s->docs; d++) {
         stored_doc sd;
         rc = segment_stored(s, d, &block, &cached, &sd, &e);
-        if (rc == ND_ECORRUPT)
+        if (rc == ND_ECORRUPT) {
+            bad++;
             continue;
+        }
         if (rc != ND_OK)
             fail_msg("segment_stored: %d", rc);
         for (int k = 0; k < SF_COUNT; k++) {
@@ -1122,9 +1134,10 @@ static void walk_segment(const segment *s)
         }
     }
     buf_free(&block);
+    return bad;
 }
 
-static void walk_index(const char *dir, int skip_checksums)
+static int walk_index(const char *dir, int skip_checksums)
 {
     char msg[512];
     nd_open_opts o = ND_OPEN_OPTS_INIT;
@@ -1136,10 +1149,11 @@ static void walk_index(const char *dir, int skip_checksums)
             fail_msg("nd_index_open: %d (%s)", rc, msg);
         if (!msg[0] || ix)
             fail_msg("failed open without a message or with a handle");
-        return;
+        return 1;
     }
+    int bad = 0;
     for (uint32_t i = 0; i < ix->man.n_segs; i++)
-        walk_segment(&ix->segs[i]);
+        bad += walk_segment(&ix->segs[i]);
     nd_search *s = NULL;
     assert_int_equal(nd_search_open(&s, ix), ND_OK);
     static const char *const QUERIES[] = {"alpha", "beta market oil", "+alpha -beta", "zürich"};
@@ -1150,6 +1164,7 @@ static void walk_index(const char *dir, int skip_checksums)
             fail_msg("nd_search_run('%s'): %d (%s)", QUERIES[q], rc, nd_search_errmsg(s));
         if (rc == ND_ECORRUPT && !nd_search_errmsg(s)[0])
             fail_msg("search ND_ECORRUPT without a message");
+        bad += rc == ND_ECORRUPT;
         unsigned sum = 0;
         for (size_t i = 0; i < nd_hits_count(h); i++) {
             nd_hit hit;
@@ -1170,6 +1185,7 @@ static void walk_index(const char *dir, int skip_checksums)
     }
     nd_search_free(s);
     nd_index_free(ix);
+    return bad;
 }
 
 /* One random change to the body of file k: a flipped bit or byte, a special
@@ -1213,7 +1229,7 @@ static void fuzz_index(const char *dir, int trials, uint64_t seed)
 {
     index_files fs;
     load_files(&fs, dir);
-    walk_index(dir, 1); /* the intact index walks cleanly too */
+    assert_int_equal(walk_index(dir, 1), 0); /* the intact index walks cleanly */
     for (int t = 0; t < trials; t++) {
         int k = t % FILE_KINDS;
         size_t at, len;
@@ -1233,11 +1249,174 @@ static void test_segment_damage_past_checksums(void **state)
     /* articles of every shape; then many short ones, so that 128-document
      * blocks, skip tables and packed positions get damaged as well */
     build_small(f, "ix", dir, sizeof dir, &c1, 50, 0x51ull, 0);
-    fuzz_index(dir, 2000, 0xc0ffeeull);
+    fuzz_index(dir, 1200, 0xc0ffeeull);
     build_small(f, "ix2", dir, sizeof dir, &c2, 300, 0x52ull, 1);
-    fuzz_index(dir, 2000, 0xbadull);
+    fuzz_index(dir, 1200, 0xbadull);
     free_corpus(&c1);
     free_corpus(&c2);
+}
+
+/* A fixed-width little-endian field (or one byte of a varint or a block
+ * header) of a segment file. */
+typedef struct spot {
+    int k;      /* file kind */
+    size_t off; /* file offset */
+    int width;  /* 1, 4 or 8 */
+} spot;
+
+typedef struct spots {
+    spot s[512];
+    size_t n;
+} spots;
+
+static void add_spot(spots *sp, int k, size_t off, int width)
+{
+    assert_true(sp->n < sizeof sp->s / sizeof sp->s[0]);
+    spot x = {k, off, width};
+    sp->s[sp->n++] = x;
+}
+
+/* Finds the structural fields of a pristine one-segment index: the term
+ * dictionary's trailer, block index and block headers, the columns header,
+ * the stored-block index, and for a few long postings lists the skip table
+ * and each block's bit-width bytes in .doc and .pos. */
+static void find_spots(spots *sp, const char *dir)
+{
+    nd_index ix;
+    nd_err e = {{0}};
+    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    const segment *s = &ix.segs[0];
+    size_t tdx_end = s->map[0].len - FRAME_FOOTER;
+    for (int i = 0; i < 4; i++)
+        add_spot(sp, 0, tdx_end - 24 + (i < 2 ? 8 * (size_t)i : 16 + 4 * (size_t)(i - 2)),
+                 i < 2 ? 8 : 4);
+    const uint32_t pick[4] = {0, 1, s->n_tblocks / 2, s->n_tblocks - 1};
+    for (int i = 0; i < 4; i++) {
+        uint32_t b = pick[i];
+        size_t at = (size_t)s->tdx_index_off;
+        for (uint32_t j = 0; j < b; j++)
+            at += 8 + varint_len(s->tblock_keylen[j]) + s->tblock_keylen[j];
+        add_spot(sp, 0, at, 8);     /* block offset */
+        add_spot(sp, 0, at + 8, 1); /* first key length */
+        add_spot(sp, 0, (size_t)s->tblock_off[b], 1);     /* first postings offset */
+        add_spot(sp, 0, (size_t)s->tblock_off[b] + 2, 1); /* first term's entry */
+    }
+    add_spot(sp, 3, FRAME_HEADER, 4);
+    add_spot(sp, 3, FRAME_HEADER + 4, 4);
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        add_spot(sp, 3, FRAME_HEADER + 8 + 8 * (size_t)f, 8);
+    size_t sto_end = s->map[4].len - FRAME_FOOTER;
+    add_spot(sp, 4, sto_end - 4, 4);
+    for (uint32_t b = 0; b < s->n_sblocks; b++) {
+        size_t at = sto_end - 4 - 20 * (size_t)(s->n_sblocks - b);
+        add_spot(sp, 4, at, 8);
+        for (int i = 0; i < 3; i++)
+            add_spot(sp, 4, at + 8 + 4 * (size_t)i, 4);
+    }
+    term_iter it;
+    const uint8_t empty[1] = {0};
+    int lists = 0;
+    ASSERT_OK(term_iter_seek(&it, s, empty, 0, &e), e.msg);
+    while (lists < 3 && term_iter_next(&it, &e) == ND_OK) {
+        if (it.ti.df <= ND_BLOCK || it.key[0] >= N_TEXT_FIELDS)
+            continue;
+        lists++;
+        pcursor c;
+        ASSERT_OK(pcursor_open(&c, s, it.key[0], &it.ti, &e), e.msg);
+        size_t blocks = (size_t)(c.blocks - s->map[1].data);
+        print_message("list df %u doc_off %llu blocks %zu nb %u:", it.ti.df, (unsigned long long)it.ti.doc_off, blocks, c.nb);
+        for (size_t q = (size_t)it.ti.doc_off; q < blocks; q++) print_message(" %u", s->map[1].data[q]);
+        print_message("\n");
+        for (size_t at = (size_t)it.ti.doc_off; at < blocks; at++)
+            add_spot(sp, 1, at, 1); /* every byte of the skip table */
+        for (uint32_t b = 0; b < c.nb; b++) {
+            size_t at = blocks + (size_t)c.block_off[b];
+            add_spot(sp, 1, at, 1);
+            if (b + 1 < c.nb) /* a full block: the frequencies' width follows the documents */
+                add_spot(sp, 1, at + 1 + 16 * (size_t)s->map[1].data[at], 1);
+            if (c.pos_block_off[b + 1] - c.pos_block_off[b] > 64)
+                add_spot(sp, 2, (size_t)c.pos_block_off[b], 1);
+        }
+        pcursor_close(&c);
+    }
+    assert_int_equal(lists, 3);
+    snapshot_close(&ix);
+}
+
+static uint64_t load_le(const uint8_t *p, int width)
+{
+    return width == 1 ? p[0] : width == 4 ? ld_u32(p) : ld_u64(p);
+}
+
+static void store_le(uint8_t *p, int width, uint64_t v)
+{
+    if (width == 1)
+        p[0] = (uint8_t)v;
+    else if (width == 4)
+        st_u32(p, (uint32_t)v);
+    else
+        st_u64(p, v);
+}
+
+/* Edge values for every structural field, with the checksums skipped. */
+static void test_segment_damaged_structure_fields(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 300, 0x56ull, 1);
+    index_files fs;
+    load_files(&fs, dir);
+    spots *sp = calloc(1, sizeof *sp);
+    assert_non_null(sp);
+    find_spots(sp, dir);
+    int walks = 0, caught = 0;
+    for (size_t i = 0; i < sp->n; i++) {
+        const spot *x = &sp->s[i];
+        uint64_t orig = load_le(fs.orig[x->k] + x->off, x->width);
+        uint64_t top = x->width == 1 ? 0xff : x->width == 4 ? UINT32_MAX : UINT64_MAX;
+        const uint64_t wide[] = {0,           1,          orig - 1,        orig + 1,
+                                 orig * 2,    orig / 2,   top >> 1,        (top >> 1) + 1,
+                                 top,         UINT32_MAX, (uint64_t)UINT32_MAX + 1,
+                                 top - orig + 1};
+        const uint64_t narrow[] = {0x00, 0x7f, 0x80, 0xff, orig ^ 1, 33};
+        const uint64_t *vals = x->width == 1 ? narrow : wide;
+        size_t nv = x->width == 1 ? sizeof narrow / sizeof narrow[0]
+                                  : sizeof wide / sizeof wide[0];
+        for (size_t v = 0; v < nv; v++) {
+            uint64_t val = vals[v] & top;
+            if (val == orig)
+                continue;
+            uint8_t b[8];
+            store_le(b, x->width, val);
+            put_bytes(fs.path[x->k], x->off, b, (size_t)x->width);
+            int w_ = walk_index(dir, 1);
+            caught += w_ > 0;
+            if (!w_ && x->k == 0 && x->width == 8) {
+                nd_index dx; nd_err de = {{0}};
+                int orc = snapshot_open(&dx, dir, 1, &de);
+                print_message("open %d n_tblocks %u:", orc, dx.segs[0].n_tblocks);
+                for (uint32_t q = 0; q < dx.segs[0].n_tblocks; q++) print_message(" %llu", (unsigned long long)dx.segs[0].tblock_off[q]);
+                print_message("\n");
+                term_iter dit; const uint8_t de0[1] = {0};
+                term_iter_seek(&dit, &dx.segs[0], de0, 0, &de);
+                int n_ = 0, r_;
+                while ((r_ = term_iter_next(&dit, &de)) == ND_OK) { if (dit.block <= 1) print_message("[%u %d '%.*s' df %u] ", dit.block, dit.key[0], (int)dit.klen - 1, dit.key + 1, dit.ti.df); n_++; }
+                print_message("\nwalk %d rc %d %s\n", n_, r_, de.msg);
+                snapshot_close(&dx);
+            }
+            if (!w_) print_message("uncaught k=%d off=%zu width=%d orig=%llu val=%llu\n", x->k, x->off, x->width, (unsigned long long)orig, (unsigned long long)val);
+            walks++;
+            put_bytes(fs.path[x->k], x->off, fs.orig[x->k] + x->off, (size_t)x->width);
+        }
+    }
+    print_message("spots %zu walks %d caught %d\n", sp->n, walks, caught);
+    /* most of these values are wrong and must be noticed */
+    assert_true(caught * 10 > walks * 8);
+    assert_int_equal(walk_index(dir, 1), 0);
+    free(sp);
+    free_files(&fs);
+    free_corpus(&c);
 }
 
 /* Bodies cut short (or grown) under a valid frame, with the MANIFEST updated
@@ -1385,9 +1564,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_truncated_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_flipped_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_damage_past_checksums, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_damaged_structure_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_reframed_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_newer_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_not_an_index, setup, teardown),
     };
+    if (getenv("SEG_FILTER")) cmocka_set_test_filter(getenv("SEG_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
