@@ -1,0 +1,69 @@
+/*
+ * index.c - the public nd_index calls: opening a snapshot of the last
+ * commit, freeing it, and its statistics.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "index/index.h"
+
+int nd_index_open(nd_index **out, const char *dir, const nd_open_opts *opts, char *errbuf,
+                  size_t errlen)
+{
+    nd_err e = {{0}};
+    int rc;
+    if (errbuf && errlen)
+        errbuf[0] = 0;
+    if (!out)
+        return ND_EINVAL;
+    *out = NULL;
+    if (!dir || (opts && opts->version != ND_OPEN_OPTS_VERSION)) {
+        rc = err_set(&e, ND_EINVAL, "invalid arguments");
+        goto done;
+    }
+    nd_index *ix = calloc(1, sizeof *ix);
+    if (!ix) {
+        rc = err_set(&e, ND_ENOMEM, "out of memory");
+        goto done;
+    }
+    rc = snapshot_open(ix, dir, opts ? opts->skip_checksums : 0, &e);
+    if (rc)
+        free(ix);
+    else
+        *out = ix;
+done:
+    if (rc && errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", e.msg[0] ? e.msg : nd_strerror(rc));
+    return rc;
+}
+
+void nd_index_free(nd_index *ix)
+{
+    if (!ix)
+        return;
+    snapshot_close(ix);
+    free(ix);
+}
+
+void nd_index_stats_get(const nd_index *ix, nd_index_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!ix)
+        return;
+    out->docs = ix->docs;
+    out->segments = ix->man.n_segs;
+    out->generation = ix->man.generation;
+    for (uint32_t i = 0; i < ix->man.n_segs; i++) {
+        const segment *s = &ix->segs[i];
+        out->terms += s->n_terms;
+        out->bytes_terms += s->meta.size[0];
+        out->bytes_postings += s->meta.size[1];
+        out->bytes_positions += s->meta.size[2];
+        out->bytes_columns += s->meta.size[3];
+        out->bytes_stored += s->meta.size[4];
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", ix->dir, MANIFEST_NAME);
+    long long n = file_size(path);
+    out->bytes_other = n > 0 ? (uint64_t)n : 0;
+}

@@ -1,0 +1,218 @@
+/*
+ * search.c - the public nd_search and nd_hits calls: parse and run a query
+ * on a snapshot, then copy each hit (stored fields, snippet, marks) out of
+ * segment memory into storage the caller keeps until nd_hits_free.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "analysis/analysis.h"
+#include "index/index.h"
+#include "query/query.h"
+
+struct nd_search {
+    nd_index *ix;
+    nd_analyzer *an;
+    nd_err err;
+    nd_buf block;          /* the last decompressed stored block */
+    uint32_t cached_seg;
+    uint32_t cached_block;
+    nd_buf snip, marks;
+};
+
+/* A hit as offsets into the hits' arena (which may move while it grows). */
+typedef struct hit_rec {
+    double score;
+    size_t off[SF_COUNT], len[SF_COUNT];
+    int64_t date;
+    size_t snip_off, snip_len;
+    size_t marks_off, n_marks; /* in nd_span units */
+} hit_rec;
+
+struct nd_hits {
+    hit_rec *h;
+    size_t n;
+    uint64_t total;
+    nd_buf arena;
+    nd_buf marks;
+};
+
+int nd_search_open(nd_search **out, nd_index *ix)
+{
+    if (!out)
+        return ND_EINVAL;
+    *out = NULL;
+    if (!ix)
+        return ND_EINVAL;
+    nd_search *s = calloc(1, sizeof *s);
+    if (!s)
+        return ND_ENOMEM;
+    s->ix = ix;
+    s->cached_block = UINT32_MAX;
+    int rc = analyzer_open(&s->an, &s->err);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return ND_OK;
+}
+
+void nd_search_free(nd_search *s)
+{
+    if (!s)
+        return;
+    analyzer_free(s->an);
+    buf_free(&s->block);
+    buf_free(&s->snip);
+    buf_free(&s->marks);
+    free(s);
+}
+
+const char *nd_search_errmsg(const nd_search *s)
+{
+    return s ? s->err.msg : "no searcher";
+}
+
+static int add_hit(nd_search *s, nd_hits *h, const query *q, const topk_entry *te,
+                   int with_snippet)
+{
+    nd_index *ix = s->ix;
+    uint32_t local, si = snapshot_locate(ix, te->doc, &local);
+    const segment *seg = &ix->segs[si];
+    if (si != s->cached_seg)
+        s->cached_block = UINT32_MAX;
+    s->cached_seg = si;
+    stored_doc sd;
+    int rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err);
+    if (rc)
+        return rc;
+    hit_rec *r = &h->h[h->n];
+    memset(r, 0, sizeof *r);
+    r->score = te->score;
+    r->date = segment_date(seg, local);
+    for (int f = 0; f < SF_COUNT; f++) {
+        if (f == SF_BODY)
+            continue; /* only the snippet of the body is returned */
+        r->off[f] = h->arena.len;
+        r->len[f] = sd.len[f];
+        if (buf_append(&h->arena, sd.f[f], sd.len[f]))
+            return err_set(&s->err, ND_ENOMEM, "out of memory");
+    }
+    if (with_snippet) {
+        const char *text = sd.len[SF_BODY] ? sd.f[SF_BODY] : sd.f[SF_TITLE];
+        size_t tlen = sd.len[SF_BODY] ? sd.len[SF_BODY] : sd.len[SF_TITLE];
+        if (snippet_make(s->an, text, tlen, q, &s->snip, &s->marks))
+            return err_set(&s->err, ND_ENOMEM, "out of memory");
+        r->snip_off = h->arena.len;
+        r->snip_len = s->snip.len;
+        r->marks_off = h->marks.len / sizeof(nd_span);
+        r->n_marks = s->marks.len / sizeof(nd_span);
+        if (buf_append(&h->arena, s->snip.data, s->snip.len) ||
+            buf_append(&h->marks, s->marks.data, s->marks.len))
+            return err_set(&s->err, ND_ENOMEM, "out of memory");
+    }
+    h->n++;
+    return ND_OK;
+}
+
+int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
+                  const nd_search_opts *opts)
+{
+    if (!out)
+        return ND_EINVAL;
+    *out = NULL;
+    if (!s)
+        return ND_EINVAL;
+    err_clear(&s->err);
+    if (!qs)
+        return err_set(&s->err, ND_EINVAL, "no query");
+    if (opts && opts->version != ND_SEARCH_OPTS_VERSION)
+        return err_set(&s->err, ND_EINVAL, "unknown nd_search_opts version %u", opts->version);
+    nd_search_opts o = ND_SEARCH_OPTS_INIT;
+    if (opts)
+        o = *opts;
+    if (k > ND_MAX_K || o.offset > ND_MAX_K)
+        return err_set(&s->err, ND_ELIMIT, "k + offset may be at most %d each", ND_MAX_K);
+    if (!(o.bm25.k1 >= 0) || !(o.bm25.b >= 0 && o.bm25.b <= 1) || !(o.bm25.title_weight >= 0) ||
+        !(o.bm25.body_weight >= 0))
+        return err_set(&s->err, ND_EINVAL, "BM25 parameters out of range");
+    query q;
+    int rc = query_parse(&q, s->an, qs, strlen(qs), o.default_op, &s->err);
+    if (rc)
+        return rc;
+    nd_hits *h = calloc(1, sizeof *h);
+    topk top = {0};
+    if (!h || topk_init(&top, k + o.offset)) {
+        rc = err_set(&s->err, ND_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = exec_search(s->ix, &q, &o.bm25, &top, &h->total, &s->err);
+    if (rc)
+        goto fail;
+    topk_sort(&top);
+    size_t n = top.n > o.offset ? top.n - o.offset : 0;
+    h->h = calloc(n ? n : 1, sizeof *h->h);
+    if (!h->h) {
+        rc = err_set(&s->err, ND_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = add_hit(s, h, &q, &top.e[o.offset + i], o.snippets)))
+            goto fail;
+    topk_free(&top);
+    query_free(&q);
+    *out = h;
+    return ND_OK;
+fail:
+    topk_free(&top);
+    query_free(&q);
+    nd_hits_free(h);
+    return rc;
+}
+
+size_t nd_hits_count(const nd_hits *h)
+{
+    return h ? h->n : 0;
+}
+
+uint64_t nd_hits_total(const nd_hits *h)
+{
+    return h ? h->total : 0;
+}
+
+int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out)
+{
+    if (!h || !out || i >= h->n)
+        return ND_EINVAL;
+    const hit_rec *r = &h->h[i];
+    const char *a = h->arena.data ? (const char *)h->arena.data : "";
+    memset(out, 0, sizeof *out);
+    out->score = r->score;
+    out->id = a + r->off[SF_ID];
+    out->id_len = r->len[SF_ID];
+    out->title = a + r->off[SF_TITLE];
+    out->title_len = r->len[SF_TITLE];
+    out->source = a + r->off[SF_SOURCE];
+    out->source_len = r->len[SF_SOURCE];
+    out->url = a + r->off[SF_URL];
+    out->url_len = r->len[SF_URL];
+    out->lang = a + r->off[SF_LANG];
+    out->lang_len = r->len[SF_LANG];
+    out->date = r->date;
+    out->snippet = a + r->snip_off;
+    out->snippet_len = r->snip_len;
+    out->marks = r->n_marks ? (const nd_span *)h->marks.data + r->marks_off : NULL;
+    out->n_marks = r->n_marks;
+    return ND_OK;
+}
+
+void nd_hits_free(nd_hits *h)
+{
+    if (!h)
+        return;
+    free(h->h);
+    buf_free(&h->arena);
+    buf_free(&h->marks);
+    free(h);
+}
