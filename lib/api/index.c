@@ -50,7 +50,7 @@ void nd_index_stats_get(const nd_index *ix, nd_index_stats *out)
     memset(out, 0, sizeof *out);
     if (!ix)
         return;
-    out->docs = ix->docs;
+    out->docs = ix->live_docs;
     out->segments = ix->man.n_segs;
     out->generation = ix->man.generation;
     for (uint32_t i = 0; i < ix->man.n_segs; i++) {

@@ -157,6 +157,9 @@ typedef struct segment {
     /* stored articles */
     uint32_t n_sblocks;
     stored_block *sblocks;
+    /* deletions of the snapshot's commit: bit d of word d/64 set = deleted */
+    uint64_t *deleted; /* malloc'd, NULL when nothing is deleted */
+    uint32_t n_deleted;
 } segment;
 
 int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc, nd_err *e);
@@ -165,6 +168,11 @@ void segment_close(segment *s);
 static inline uint32_t segment_len(const segment *s, int field, uint32_t doc)
 {
     return ld_u32(s->lens + ((size_t)field * s->docs + doc) * 4);
+}
+/* Deleted documents are skipped by every query, count and facet. */
+static inline int segment_deleted(const segment *s, uint32_t doc)
+{
+    return s->deleted && ((s->deleted[doc >> 6] >> (doc & 63)) & 1);
 }
 static inline int64_t segment_date(const segment *s, uint32_t doc)
 {
@@ -248,7 +256,9 @@ struct nd_index {
     manifest man;
     segment *segs;        /* man.n_segs of them */
     uint64_t *base;       /* global number of each segment's first document */
-    uint64_t docs;        /* documents in all segments */
+    uint64_t docs;        /* documents in all segments, deleted ones included
+                             (the N of BM25, as in Lucene) */
+    uint64_t live_docs;   /* documents not deleted */
     uint64_t sum_len[N_TEXT_FIELDS];
 };
 

@@ -183,6 +183,7 @@ void segment_close(segment *s)
     free(s->tblock_key);
     free(s->tblock_keylen);
     free(s->sblocks);
+    free(s->deleted);
     memset(s, 0, sizeof *s);
 }
 

@@ -34,6 +34,7 @@ int snapshot_open(nd_index *ix, const char *dir, int skip_crc, nd_err *e)
         }
         ix->base[i] = ix->docs;
         ix->docs += ix->segs[i].docs;
+        ix->live_docs += ix->segs[i].docs - ix->segs[i].n_deleted;
         for (int f = 0; f < N_TEXT_FIELDS; f++)
             ix->sum_len[f] += ix->segs[i].sum_len[f];
     }

@@ -84,6 +84,7 @@ static int eval_segment(const nd_index *ix, uint32_t si, const query *q, const n
                 d = cur[pos_c[i]].doc;
         if (d == ND_NO_DOC)
             break;
+        int ok = !segment_deleted(seg, d);
         double score = 0;
         memset(hit, 0, q->n);
         for (uint32_t i = 0; i < np; i++) {
@@ -95,7 +96,6 @@ static int eval_segment(const nd_index *ix, uint32_t si, const query *q, const n
             score += bm25_score(p, sl->weight_idf, pcursor_tf(c), segment_len(seg, sl->field, d),
                                 avglen[sl->field]);
         }
-        int ok = 1;
         for (uint32_t t = 0; t < q->n && ok; t++)
             if (q->terms[t].occur == OCCUR_MUST && !hit[t])
                 ok = 0;
