@@ -16,7 +16,7 @@
 
 #include "index/index.h"
 
-static const char *const FIELD_NAMES[N_FIELDS] = {"title", "body", "url", "source", "lang"};
+static const char *const FIELD_NAMES[N_FIELDS] = {"title", "body", "url", "source", "lang", "id"};
 
 static void summary(const nd_index *ix)
 {

@@ -131,7 +131,7 @@ static int flush_segment(nd_writer *w)
     }
     memindex *mi = w->mi;
     w->mi = NULL;
-    int rc = memindex_finish(mi, &w->pending[w->n_pending], &w->err);
+    int rc = memindex_finish(mi, &w->pending[w->n_pending], NULL, &w->err);
     if (rc) {
         w->broken = 1;
         return rc;
@@ -155,7 +155,7 @@ int nd_writer_add(nd_writer *w, const nd_doc *doc)
     int rc;
     if (!w->mi && (rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
         return rc;
-    rc = memindex_add(w->mi, w->an, doc, &w->err);
+    rc = memindex_add(w->mi, w->an, doc, 0, &w->err);
     if (rc) {
         /* the article may be half-added: this segment cannot be trusted */
         memindex_abort(w->mi);

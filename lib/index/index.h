@@ -28,7 +28,9 @@ enum {
     FIELD_URL = 2,
     FIELD_SOURCE = 3, /* keyword: the whole normalised value is one term */
     FIELD_LANG = 4,   /* keyword */
-    N_FIELDS = 5,
+    FIELD_ID = 5,     /* the article id, exact bytes (not normalised): one
+                         term per document, for upserts and deletes */
+    N_FIELDS = 6,
     N_TEXT_FIELDS = 3
 };
 
@@ -108,14 +110,20 @@ typedef struct memindex memindex;
 
 /* Starts a segment: opens its stored-articles file in dir. */
 int memindex_open(memindex **out, const char *dir, uint64_t seg_number, nd_err *e);
-/* Adds one analysed article (the analyzer is the caller's). */
-int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, nd_err *e);
+/* Adds one analysed article (the analyzer is the caller's). `seq` is the
+ * writer's sequence number of the add, kept per document (memindex_seqs)
+ * so the commit can tell superseded copies of an id apart. The id must be
+ * 1..ND_MAX_TERM_BYTES bytes. */
+int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, uint64_t seq, nd_err *e);
+/* The sequence numbers of the documents added so far, by local id. */
+const uint64_t *memindex_seqs(const memindex *mi);
 uint32_t memindex_docs(const memindex *mi);
 /* Bytes of memory held (an estimate good to a few percent). */
 size_t memindex_bytes(const memindex *mi);
-/* Writes every file of the segment, fsync'd, and fills *meta. The memindex
- * is freed whether or not it succeeds. */
-int memindex_finish(memindex *mi, seg_meta *meta, nd_err *e);
+/* Writes every file of the segment, fsync'd, and fills *meta. If seqs is
+ * not NULL it receives the sequence numbers (memindex_seqs), to be freed by
+ * the caller. The memindex is freed whether or not it succeeds. */
+int memindex_finish(memindex *mi, seg_meta *meta, nd_buf *seqs, nd_err *e);
 /* Frees, deleting the segment's partial files. */
 void memindex_abort(memindex *mi);
 

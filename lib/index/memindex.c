@@ -57,6 +57,7 @@ struct memindex {
     /* columns */
     nd_buf lens[N_TEXT_FIELDS];
     nd_buf dates;
+    nd_buf seqs; /* u64 per document, native order: never written to disk */
     uint64_t sum_len[N_TEXT_FIELDS];
     /* stored articles */
     fout sto;
@@ -112,6 +113,7 @@ size_t memindex_bytes(const memindex *mi)
 {
     size_t n = sizeof *mi + mi->post_bytes + (size_t)mi->terms_cap * sizeof(mterm) +
                (size_t)mi->n_slots * 4 + mi->keys.cap + mi->occ_cap * 8 + mi->dates.cap +
+               mi->seqs.cap +
                mi->sblock.cap + mi->sindex.cap + mi->zbuf.cap;
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
@@ -357,9 +359,30 @@ static int store_doc(memindex *mi, const nd_doc *d)
     return ND_OK;
 }
 
-int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
+/* The id as a term of its own, byte for byte. */
+static int index_id(memindex *mi, const char *id, size_t n)
+{
+    uint8_t key[ND_MAX_TERM_KEY];
+    if (n == 0 || n > ND_MAX_TERM_BYTES)
+        return err_set(mi->err, ND_EINVAL, "article id must be 1 to %d bytes", ND_MAX_TERM_BYTES);
+    key[0] = FIELD_ID;
+    memcpy(key + 1, id, n);
+    int64_t tid = term_id(mi, key, n + 1);
+    if (tid < 0 || post_add(mi, &mi->terms[tid], mi->docs, NULL, 1, 0))
+        return oom(mi);
+    return ND_OK;
+}
+
+const uint64_t *memindex_seqs(const memindex *mi)
+{
+    return (const uint64_t *)mi->seqs.data;
+}
+
+int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, uint64_t seq, nd_err *e)
 {
     mi->err = e;
+    if (d->id_len == 0 || d->id_len > ND_MAX_TERM_BYTES)
+        return err_set(e, ND_EINVAL, "article id must be 1 to %d bytes", ND_MAX_TERM_BYTES);
     if (mi->docs >= ND_MAX_SEG_DOCS)
         return err_set(e, ND_ELIMIT, "segment is full");
     if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX || d->url_len > UINT32_MAX)
@@ -369,9 +392,10 @@ int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
         (rc = index_text(mi, an, FIELD_BODY, d->body, d->body_len)) ||
         (rc = index_text(mi, an, FIELD_URL, d->url, d->url_len)) ||
         (rc = index_keyword(mi, an, FIELD_SOURCE, d->source, d->source_len)) ||
-        (rc = index_keyword(mi, an, FIELD_LANG, d->lang, d->lang_len)))
+        (rc = index_keyword(mi, an, FIELD_LANG, d->lang, d->lang_len)) ||
+        (rc = index_id(mi, d->id, d->id_len)))
         return rc;
-    if (buf_put_u64(&mi->dates, (uint64_t)d->date))
+    if (buf_put_u64(&mi->dates, (uint64_t)d->date) || buf_append(&mi->seqs, &seq, sizeof seq))
         return oom(mi);
     if ((rc = store_doc(mi, d)))
         return rc;
@@ -660,14 +684,20 @@ static void free_mem(memindex *mi)
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         buf_free(&mi->lens[f]);
     buf_free(&mi->dates);
+    buf_free(&mi->seqs);
     buf_free(&mi->sblock);
     buf_free(&mi->sindex);
     buf_free(&mi->zbuf);
     free(mi);
 }
 
-int memindex_finish(memindex *mi, seg_meta *meta, nd_err *e)
+int memindex_finish(memindex *mi, seg_meta *meta, nd_buf *seqs, nd_err *e)
 {
+    if (seqs) {
+        buf_free(seqs);
+        *seqs = mi->seqs;
+        memset(&mi->seqs, 0, sizeof mi->seqs);
+    }
     fout f[FILE_KINDS];
     const char *magic[FILE_KINDS] = {MAGIC_TDX, MAGIC_DOC, MAGIC_POS, MAGIC_COL, MAGIC_STO};
     int opened = 0, rc;
