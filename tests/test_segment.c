@@ -222,8 +222,8 @@ static void gen_article(article *a, size_t i, uint64_t *seed, int short_bodies)
         set_str(a, SF_ID, tmp);
         break;
     case 2:
-        memset(tmp, 'L', 300);
-        snprintf(tmp + 300, sizeof tmp - 300, "%zu", i);
+        memset(tmp, 'L', 200); /* ids are at most 255 bytes */
+        snprintf(tmp + 200, sizeof tmp - 200, "%zu", i);
         set_str(a, SF_ID, tmp);
         break;
     case 3:
@@ -424,6 +424,8 @@ static void brute_build(brute *bf, nd_analyzer *an, const corpus *c)
             if (kw.len > 0 && kw.len <= ND_MAX_TERM_BYTES)
                 add_occ(bf, FIELD_SOURCE + k, kw.data, kw.len, (uint32_t)d, 0);
         }
+        /* the id, byte for byte */
+        add_occ(bf, FIELD_ID, (const uint8_t *)a->f[SF_ID], a->len[SF_ID], (uint32_t)d, 0);
     }
     buf_free(&kw);
     for (size_t i = 0; i < bf->n_occ; i++)
