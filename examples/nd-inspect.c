@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     }
     nd_index ix;
     nd_err e = {{0}};
-    int rc = snapshot_open(&ix, argv[1], 0, &e);
+    int rc = snapshot_open(&ix, argv[1], 0, NULL, &e);
     if (rc) {
         fprintf(stderr, "nd-inspect: %s\n", e.msg);
         return 1;

@@ -151,10 +151,13 @@ typedef struct nd_writer_opts {
     unsigned version;        /* ND_WRITER_OPTS_VERSION */
     size_t ram_budget;       /* bytes of buffered postings before a segment is
                                 flushed; 0 = default (256 MiB) */
+    unsigned merge_factor;   /* segments of one size tier that trigger an
+                                automatic merge after a commit; 0 = default
+                                (10), 1 = no automatic merges */
 } nd_writer_opts;
 
 #define ND_WRITER_OPTS_VERSION 1
-#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0}
+#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, 0}
 
 /** Opens (creating if needed) the index directory `dir` for writing and takes
  *  its writer lock.
@@ -223,6 +226,19 @@ ND_API int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_o
  *  commit record that names them. @since 0.1 */
 ND_API int nd_writer_commit(nd_writer *w);
 
+/** Deletes the article with this id: every copy committed so far, and any
+ *  copy added since the last commit. Deleting an id that does not exist is
+ *  not an error. Like adds, it takes effect at the next commit. Adding an
+ *  article whose id exists replaces it the same way (upsert).
+ *  @since 0.2 */
+ND_API int nd_writer_delete(nd_writer *w, const char *id, size_t id_len);
+
+/** Commits, then merges segments until at most max_segments remain (the
+ *  smallest first), dropping deleted articles; with max_segments 1 the
+ *  result is one segment without deletions. Each merge is committed on its
+ *  own; readers are never blocked. @since 0.2 */
+ND_API int nd_writer_merge(nd_writer *w, size_t max_segments);
+
 /** @return the detailed message of the writer's last failure ("" if none).
  *  Borrowed, valid until the next call on `w`. @since 0.1 */
 ND_API const char *nd_writer_errmsg(const nd_writer *w);
@@ -258,6 +274,13 @@ ND_API int nd_index_open(nd_index **out, const char *dir, const nd_open_opts *op
  *  NULL. @since 0.1 */
 ND_API void nd_index_free(nd_index *ix);
 
+/** Opens the newest commit of ix's directory, if it is newer than ix.
+ *  Segments ix already has are not checksummed again, so this is cheap.
+ *  @param out caller owns, free with nd_index_free; set to NULL (and ND_OK
+ *  returned) when ix is already the newest commit. ix stays valid and
+ *  unchanged either way. @since 0.2 */
+ND_API int nd_index_reopen(nd_index **out, const nd_index *ix, char *errbuf, size_t errlen);
+
 /* Figures about an index, for `search stats` and monitoring. */
 typedef struct nd_index_stats {
     uint64_t docs;            /* live articles */
@@ -275,6 +298,18 @@ typedef struct nd_index_stats {
 /** Fills *out. Never fails on a valid handle. @since 0.1 */
 ND_API void nd_index_stats_get(const nd_index *ix, nd_index_stats *out);
 
+/* One segment of a snapshot, for `search stats`. */
+typedef struct nd_segment_info {
+    uint64_t number;   /* files are seg-<number>.* */
+    uint64_t docs;     /* documents written to the segment */
+    uint64_t deleted;  /* of those, deleted since */
+    uint64_t bytes;    /* size of its five files */
+} nd_segment_info;
+
+/** Fills *out with segment i (0 <= i < stats.segments), in search order.
+ *  @return ND_OK or ND_EINVAL if i is out of range. @since 0.2 */
+ND_API int nd_index_segment_get(const nd_index *ix, size_t i, nd_segment_info *out);
+
 /* ---- Search ----------------------------------------------------------- */
 
 typedef struct nd_search nd_search;
@@ -290,9 +325,34 @@ ND_API void nd_search_free(nd_search *s);
  *  names the position). Borrowed, valid until the next call on `s`. */
 ND_API const char *nd_search_errmsg(const nd_search *s);
 
-/* Default operator between query terms without a + or - prefix. */
+/* "No position" from nd_search_error_offset. */
+#define ND_NO_OFFSET ((size_t)-1)
+
+/** @return the byte offset in the query string of the last ND_ESYNTAX or
+ *  ND_ELIMIT failure of nd_search_run on `s` (where the bad clause starts;
+ *  the message in nd_search_errmsg names the same place as a 1-based
+ *  character column), or ND_NO_OFFSET when the last call did not fail on a
+ *  place in the query. @since 0.2 */
+ND_API size_t nd_search_error_offset(const nd_search *s);
+
+/* Default operator between clauses written side by side (docs/QUERY.md). */
 #define ND_OP_OR 0
 #define ND_OP_AND 1
+
+/* Order of the hits (nd_search_opts.sort). Ties are broken by score, then by
+ * the order in which articles were added. Undated articles come last in
+ * both date orders. */
+#define ND_SORT_SCORE 0     /* relevance, best first (default) */
+#define ND_SORT_DATE_ASC 1  /* oldest first */
+#define ND_SORT_DATE_DESC 2 /* newest first */
+
+/* Facets (nd_search_opts.facets, bits to OR together): counts over every
+ * match, read with nd_hits_facet_count / nd_hits_facet_get. Dates are
+ * bucketed in UTC. */
+#define ND_FACET_SOURCE 1u /* by source value, most matches first */
+#define ND_FACET_DAY 2u    /* keys "YYYY-MM-DD", oldest first */
+#define ND_FACET_MONTH 4u  /* keys "YYYY-MM", oldest first */
+#define ND_FACET_YEAR 8u   /* keys "YYYY", oldest first */
 
 typedef struct nd_search_opts {
     unsigned version;   /* ND_SEARCH_OPTS_VERSION */
@@ -300,18 +360,35 @@ typedef struct nd_search_opts {
     int default_op;     /* ND_OP_OR (default) or ND_OP_AND */
     int snippets;       /* non-zero (default): build a snippet per hit */
     nd_bm25 bm25;       /* ranking parameters */
+    int sort;           /* ND_SORT_SCORE (default), ND_SORT_DATE_ASC or _DESC */
+    int64_t since;      /* only articles dated at or after this second;
+                           ND_NO_DATE (default) = no lower bound */
+    int64_t until;      /* only articles dated at or before this second (inclusive);
+                           ND_NO_DATE (default) = no upper bound. With either
+                           bound set, undated articles do not match. */
+    unsigned facets;    /* ND_FACET_* bits; 0 (default) = none */
+    int count_only;     /* non-zero: only count (and facet) the matches - no
+                           scoring, no hits, no snippets; k is ignored */
 } nd_search_opts;
 
 #define ND_SEARCH_OPTS_VERSION 1
-#define ND_SEARCH_OPTS_INIT {ND_SEARCH_OPTS_VERSION, 0, ND_OP_OR, 1, ND_BM25_DEFAULTS}
+#define ND_SEARCH_OPTS_INIT                                                                 \
+    {ND_SEARCH_OPTS_VERSION, 0, ND_OP_OR, 1, ND_BM25_DEFAULTS, ND_SORT_SCORE, ND_NO_DATE, \
+     ND_NO_DATE, 0, 0}
 
-/** Runs `query` (NUL-terminated UTF-8; syntax in README: words, +required,
- *  -excluded) and returns the k best articles, ranked by BM25.
- *  @param out caller owns, free with nd_hits_free.
- *  @param k at most ND_MAX_K.
+/** Runs `query` (NUL-terminated UTF-8, the language of docs/QUERY.md: words,
+ *  "phrases", "proximity"~N, AND OR NOT ( ), +required -excluded,
+ *  title: body: url: source: lang: date: scopes and filters, prefix*) and
+ *  returns the k best articles after opts->offset, by BM25 relevance or by
+ *  date (opts->sort).
+ *  @param out caller owns, free with nd_hits_free. On failure *out is NULL.
+ *  @param k at most ND_MAX_K (opts->offset too).
  *  @param opts NULL for defaults.
- *  @return ND_OK (also when nothing matches); ND_ESYNTAX; ND_ELIMIT for a
- *  query past the limits; ND_ECORRUPT if damage is found while reading.
+ *  @return ND_OK (also when nothing matches); ND_ESYNTAX for a query that
+ *  does not parse; ND_ELIMIT for a query past the limits (length, words,
+ *  nesting, a prefix too short or matching too many words) - for both, the
+ *  place is given by nd_search_error_offset and nd_search_errmsg;
+ *  ND_EINVAL for bad options; ND_ECORRUPT if damage is found while reading.
  *  @since 0.1 */
 ND_API int nd_search_run(nd_search *s, nd_hits **out, const char *query, size_t k,
                          const nd_search_opts *opts);
@@ -354,6 +431,33 @@ ND_API uint64_t nd_hits_total(const nd_hits *h);
  *  if i is out of range. */
 ND_API int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out);
 ND_API void nd_hits_free(nd_hits *h);
+
+/** @return the number of buckets of one facet (one ND_FACET_* value), 0 if
+ *  it was not requested or nothing matched. @since 0.2 */
+ND_API size_t nd_hits_facet_count(const nd_hits *h, unsigned facet);
+
+/** Reads bucket i of a facet: its key (a source value as written in the
+ *  article, or a date key "YYYY-MM-DD" / "YYYY-MM" / "YYYY") and the number
+ *  of matching articles in it. Sources come most matches first (ties by
+ *  key), dates oldest first; empty buckets are not listed.
+ *  @param key borrowed, valid until nd_hits_free; not NUL-terminated.
+ *  @return ND_OK or ND_EINVAL (facet not requested, i out of range).
+ *  @since 0.2 */
+ND_API int nd_hits_facet_get(const nd_hits *h, unsigned facet, size_t i, const char **key,
+                             size_t *keylen, uint64_t *count);
+
+/** @return how many matching articles have no value for the facet (no
+ *  source, or no date), so that the buckets plus this equal nd_hits_total.
+ *  @since 0.2 */
+ND_API uint64_t nd_hits_facet_missing(const nd_hits *h, unsigned facet);
+
+/** Reads an ISO 8601 date as the period it names, as date: in queries and
+ *  --since/--until do: "2019" is the whole year, "2019-03" the month,
+ *  "2019-03-14" the day, a date-time ("2019-03-14T09:30:00Z") one second.
+ *  *first and *last receive the first and last second of the period, for
+ *  nd_search_opts.since and .until.
+ *  @return ND_OK, or ND_EINVAL if nd_date_parse rejects the text. @since 0.2 */
+ND_API int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len);
 
 #ifdef __cplusplus
 }

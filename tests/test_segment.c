@@ -33,9 +33,58 @@
 
 /* ---- fixture ------------------------------------------------------------ */
 
+/* Memory that ends at an inaccessible page: bytes copied to its end fault
+ * on the first read past them. Files are mapped, and a sanitizer does not
+ * see past the end of a mapping, so the walks below read the index from
+ * such copies: every file's header and body (in the real file the footer
+ * follows the body and would absorb an over-read), the term blocks without
+ * the block index behind them, and each postings list alone. */
+typedef struct fence {
+    uint8_t *map;
+    size_t cap, maplen;
+} fence;
+
+/* Makes room for min_cap bytes (a fence is reused: mapping and unmapping
+ * for every walk would cost more than the walk). */
+static void fence_reserve(fence *f, size_t min_cap)
+{
+    if (f->map && f->cap >= min_cap)
+        return;
+    if (f->map)
+        munmap(f->map, f->maplen);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    f->cap = (min_cap + pg - 1) / pg * pg;
+    if (f->cap == 0)
+        f->cap = pg;
+    f->maplen = f->cap + pg;
+    f->map = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(f->map != MAP_FAILED);
+    assert_int_equal(mprotect(f->map + f->cap, pg, PROT_NONE), 0);
+}
+
+static void fence_free(fence *f)
+{
+    if (f->map)
+        munmap(f->map, f->maplen);
+    memset(f, 0, sizeof *f);
+}
+
+/* Copies n bytes so that they end at the fence; returns the copy. */
+static uint8_t *fence_put(fence *f, const uint8_t *src, size_t n)
+{
+    assert_true(n <= f->cap);
+    uint8_t *p = f->map + f->cap - n;
+    if (n)
+        memcpy(p, src, n);
+    return p;
+}
+
+#define N_FENCES (FILE_KINDS + 2) /* a segment's files, then one postings list */
+
 typedef struct fixture {
-    char *dir;       /* temporary directory; indexes go in subdirectories */
-    nd_analyzer *an; /* the same analyzer the writer uses, for brute force */
+    char *dir;                /* temporary directory; indexes go in subdirectories */
+    nd_analyzer *an;          /* the same analyzer the writer uses, for brute force */
+    fence fences[N_FENCES];   /* for walking damaged indexes */
 } fixture;
 
 static int setup(void **state)
@@ -59,6 +108,8 @@ static int teardown(void **state)
     fixture *f = *state;
     tu_rmrf(f->dir);
     free(f->dir);
+    for (int i = 0; i < N_FENCES; i++)
+        fence_free(&f->fences[i]);
     analyzer_free(f->an);
     free(f);
     return 0;
@@ -310,6 +361,12 @@ static void build_index(const char *dir, const corpus *c, size_t ram_budget)
     }
     ASSERT_OK(nd_writer_commit(w), nd_writer_errmsg(w));
     nd_writer_free(w);
+}
+
+/* snapshot_open as every test here calls it. */
+static int open_snapshot(nd_index *ix, const char *dir, int skip_crc, nd_err *e)
+{
+    return snapshot_open(ix, dir, skip_crc, NULL, e);
 }
 
 /* ---- brute force ---------------------------------------------------------- */
@@ -737,7 +794,7 @@ static void test_segment_round_trip(void **state)
 
     nd_index ix;
     nd_err e = {{0}};
-    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
     assert_int_equal(ix.man.n_segs, 1);
     assert_int_equal(ix.docs, ROUND_TRIP_DOCS);
     const segment *s = &ix.segs[0];
@@ -822,7 +879,7 @@ static void test_segment_many_segments_rank_like_one(void **state)
     /* every segment of the split index holds its slice of the corpus */
     nd_index ix;
     nd_err e = {{0}};
-    ASSERT_OK(snapshot_open(&ix, many, 0, &e), e.msg);
+    ASSERT_OK(open_snapshot(&ix, many, 0, &e), e.msg);
     uint32_t n_segs = ix.man.n_segs;
     assert_true(n_segs >= 3);
     assert_int_equal(ix.docs, ROUND_TRIP_DOCS);
@@ -878,11 +935,78 @@ typedef struct index_files {
     size_t size[N_INDEX_FILES];
 } index_files;
 
+/* Recomputes the footer (body length and CRC) of a framed file image. */
+static void refooter(uint8_t *p, size_t n)
+{
+    st_u64(p + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
+    st_u32(p + n - FRAME_FOOTER + 8, (uint32_t)crc32(0, p, (uInt)(n - FRAME_FOOTER)));
+}
+
+/* The layout-1 commit record of m, encoded here from the format
+ * description: header, u64 generation, u64 next segment number, u32 segment
+ * count, per segment u64 number, u32 documents and per file kind u64 size,
+ * u32 CRC; footer. Returns a malloc'd image of *n bytes. */
+static uint8_t *encode_manifest(const manifest *m, size_t *n)
+{
+    size_t len = FRAME_HEADER + 20 + (size_t)m->n_segs * (12 + 12 * FILE_KINDS) + FRAME_FOOTER;
+    uint8_t *p = calloc(1, len), *q = p + FRAME_HEADER;
+    assert_non_null(p);
+    memcpy(p, "NDMF", 4);
+    st_u16(p + 4, ND_FORMAT_VERSION);
+    st_u64(q, m->generation);
+    st_u64(q + 8, m->next_seg);
+    st_u32(q + 16, m->n_segs);
+    q += 20;
+    for (uint32_t i = 0; i < m->n_segs; i++) {
+        st_u64(q, m->segs[i].number);
+        st_u32(q + 8, m->segs[i].docs);
+        q += 12;
+        for (int k = 0; k < FILE_KINDS; k++, q += 12) {
+            st_u64(q, m->segs[i].size[k]);
+            st_u32(q + 8, m->segs[i].crc[k]);
+        }
+    }
+    memcpy(p + len - 4, "NDMF", 4);
+    refooter(p, len);
+    *n = len;
+    return p;
+}
+
+/* The damage tests patch the commit record byte by byte, in the layout-1
+ * MANIFEST. A MANIFEST the writer wrote must be exactly that layout; an
+ * index committed some other way gets the equivalent MANIFEST in place of
+ * its commit record (readers accept layout 1). */
+static void use_manifest(const char *dir)
+{
+    nd_err e = {{0}};
+    manifest m;
+    ASSERT_OK(manifest_read(&m, dir, &e), e.msg);
+    size_t n, have;
+    uint8_t *want = encode_manifest(&m, &n);
+    manifest_free(&m);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", dir, MANIFEST_NAME);
+    uint8_t *got = (uint8_t *)tu_read_file(path, &have);
+    if (got) {
+        assert_int_equal(have, n);
+        assert_memory_equal(got, want, n);
+    } else {
+        tu_write_file(path, want, n);
+#ifdef CATALOG_NAME
+        snprintf(path, sizeof path, "%s/%s", dir, CATALOG_NAME);
+        assert_int_equal(unlink(path), 0);
+#endif
+    }
+    free(got);
+    free(want);
+}
+
 static void load_files(index_files *fs, const char *dir)
 {
+    use_manifest(dir);
     nd_index ix;
     nd_err e = {{0}};
-    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
     assert_int_equal(ix.man.n_segs, 1);
     for (int k = 0; k < N_INDEX_FILES; k++) {
         char name[64];
@@ -914,13 +1038,6 @@ static void put_bytes(const char *path, size_t off, const void *p, size_t n)
 static void restore_file(const index_files *fs, int k)
 {
     tu_write_file(fs->path[k], fs->orig[k], fs->size[k]);
-}
-
-/* Recomputes the footer (body length and CRC) of a framed file image. */
-static void refooter(uint8_t *p, size_t n)
-{
-    st_u64(p + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
-    st_u32(p + n - FRAME_FOOTER + 8, (uint32_t)crc32(0, p, (uInt)(n - FRAME_FOOTER)));
 }
 
 /* Offset in MANIFEST of the size and CRC recorded for file kind k of the
@@ -1046,53 +1163,16 @@ static void test_segment_flipped_bytes(void **state)
 
 /* ---- 2c. damage the checksums do not see ------------------------------- */
 
-/* Memory that ends at an inaccessible page: bytes copied to its end fault
- * on the first read past them. Files are mapped, and a sanitizer does not
- * see past the end of a mapping, so the walks below read the index from
- * such copies: every file's header and body (in the real file the footer
- * follows the body and would absorb an over-read), the term blocks without
- * the block index behind them, and each postings list alone. */
-typedef struct fence {
-    uint8_t *map;
-    size_t cap, maplen;
-} fence;
-
-static void fence_init(fence *f, size_t min_cap)
-{
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    f->cap = (min_cap + pg - 1) / pg * pg;
-    if (f->cap == 0)
-        f->cap = pg;
-    f->maplen = f->cap + pg;
-    f->map = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(f->map != MAP_FAILED);
-    assert_int_equal(mprotect(f->map + f->cap, pg, PROT_NONE), 0);
-}
-
-static void fence_free(fence *f)
-{
-    munmap(f->map, f->maplen);
-}
-
-/* Copies n bytes so that they end at the fence; returns the copy. */
-static uint8_t *fence_put(fence *f, const uint8_t *src, size_t n)
-{
-    assert_true(n <= f->cap);
-    uint8_t *p = f->map + f->cap - n;
-    if (n)
-        memcpy(p, src, n);
-    return p;
-}
-
 typedef struct guarded {
-    segment saved;         /* the segment as opened */
-    const uint8_t **keys;  /* and its block keys */
-    fence file[FILE_KINDS];
-    uint8_t *index;        /* the term dictionary's block index, alone */
+    segment saved;        /* the segment as opened */
+    const uint8_t **keys; /* and its block keys */
+    fence *file;          /* FILE_KINDS of them, borrowed */
+    uint8_t *index;       /* the term dictionary's block index, alone */
 } guarded;
 
-static void guard_segment(guarded *g, segment *s)
+static void guard_segment(guarded *g, segment *s, fence *file)
 {
+    g->file = file;
     g->saved = *s;
     size_t nb = s->n_tblocks ? s->n_tblocks : 1;
     g->keys = malloc(nb * sizeof *g->keys);
@@ -1101,7 +1181,7 @@ static void guard_segment(guarded *g, segment *s)
     for (int k = 0; k < FILE_KINDS; k++) {
         /* .tdx: the blocks end where the block index begins */
         size_t n = k == 0 ? (size_t)s->tdx_index_off : FRAME_HEADER + s->body_len[k];
-        fence_init(&g->file[k], n);
+        fence_reserve(&g->file[k], n);
         const uint8_t *real = s->map[k].data, *copy = fence_put(&g->file[k], real, n);
         s->body[k] = copy + FRAME_HEADER;
         s->map[k].data = copy;
@@ -1124,8 +1204,6 @@ static void unguard_segment(guarded *g, segment *s)
 {
     memcpy(s->tblock_key, g->keys, s->n_tblocks * sizeof *g->keys);
     *s = g->saved;
-    for (int k = 0; k < FILE_KINDS; k++)
-        fence_free(&g->file[k]);
     free(g->keys);
     free(g->index);
 }
@@ -1175,22 +1253,24 @@ static int walk_postings(segment *s, const term_info *ti, int field, int jump, f
     return bad;
 }
 
-/* Reads everything reachable in an opened (guarded) segment; every call
- * must succeed or report ND_ECORRUPT, and what succeeds must keep the
- * reader's invariants. Returns the number of ND_ECORRUPT results. */
-static int walk_segment(segment *s)
+/* What a walk reads besides the columns (parts a damage cannot reach are
+ * skipped to keep the trials cheap). */
+enum { WALK_POSTINGS = 1, WALK_STORED = 2, WALK_SEARCH = 4, WALK_ALL = 7 };
+
+/* The parts of a walk that can see damage to file kind k. */
+static int walk_for(int k)
+{
+    return k == 4 ? WALK_STORED | WALK_SEARCH : k == 3 ? WALK_ALL : WALK_POSTINGS | WALK_SEARCH;
+}
+
+/* The whole dictionary, and every term's postings twice (in order, by
+ * jumps). */
+static int walk_dictionary(segment *s, fence *fd, fence *fp)
 {
     int bad = 0;
     nd_err e = {{0}};
-    uint64_t sum = 0;
-    for (uint32_t d = 0; d < s->docs; d++) {
-        sum += (uint64_t)segment_date(s, d);
-        for (int f = 0; f < N_TEXT_FIELDS; f++)
-            sum += segment_len(s, f, d);
-    }
-    fence fd, fp;
-    fence_init(&fd, s->map[1].len);
-    fence_init(&fp, s->map[2].len);
+    fence_reserve(fd, s->map[1].len);
+    fence_reserve(fp, s->map[2].len);
     term_iter it;
     const uint8_t empty[1] = {0};
     int rc = term_iter_seek(&it, s, empty, 0, &e);
@@ -1213,21 +1293,25 @@ static int walk_segment(segment *s)
             fail_msg("segment_term: %d", lrc);
         bad += lrc != ND_OK;
         for (int jump = 0; jump < 2; jump++)
-            bad += walk_postings(s, ti, it.key[0], jump, &fd, &fp);
+            bad += walk_postings(s, ti, it.key[0], jump, fd, fp);
     }
     if (rc != ND_DONE && rc != ND_ECORRUPT)
         fail_msg("term_iter_next: %d", rc);
     if (rc == ND_ECORRUPT && !e.msg[0])
         fail_msg("ND_ECORRUPT without a message");
-    bad += rc == ND_ECORRUPT;
-    fence_free(&fd);
-    fence_free(&fp);
+    return bad + (rc == ND_ECORRUPT);
+}
 
+/* Every stored article. */
+static int walk_stored(const segment *s, uint64_t *sum)
+{
+    int bad = 0;
+    nd_err e = {{0}};
     nd_buf block = {0};
     uint32_t cached = UINT32_MAX;
     for (uint32_t d = 0; d < s->docs; d++) {
         stored_doc sd;
-        rc = segment_stored(s, d, &block, &cached, &sd, &e);
+        int rc = segment_stored(s, d, &block, &cached, &sd, &e);
         if (rc == ND_ECORRUPT) {
             bad++;
             continue;
@@ -1239,16 +1323,35 @@ static int walk_segment(segment *s)
             if (sd.len[k] && (p < block.data || p + sd.len[k] > block.data + block.len))
                 fail_msg("stored field outside its block");
             for (size_t i = 0; i < sd.len[k]; i++)
-                sum += p[i];
+                *sum += p[i];
         }
     }
     buf_free(&block);
+    return bad;
+}
+
+/* Reads everything reachable in an opened (guarded) segment; every call
+ * must succeed or report ND_ECORRUPT, and what succeeds must keep the
+ * reader's invariants. Returns the number of ND_ECORRUPT results. */
+static int walk_segment(segment *s, int what, fence *fd, fence *fp)
+{
+    int bad = 0;
+    uint64_t sum = 0;
+    for (uint32_t d = 0; d < s->docs; d++) {
+        sum += (uint64_t)segment_date(s, d);
+        for (int f = 0; f < N_TEXT_FIELDS; f++)
+            sum += segment_len(s, f, d);
+    }
+    if (what & WALK_POSTINGS)
+        bad += walk_dictionary(s, fd, fp);
+    if (what & WALK_STORED)
+        bad += walk_stored(s, &sum);
     volatile uint64_t sink = sum; /* the bytes above are read, not optimised away */
     (void)sink;
     return bad;
 }
 
-static int walk_index(const char *dir, int skip_checksums)
+static int walk_index(fixture *f, const char *dir, int skip_checksums, int what)
 {
     char msg[512];
     nd_open_opts o = ND_OPEN_OPTS_INIT;
@@ -1263,16 +1366,19 @@ static int walk_index(const char *dir, int skip_checksums)
         return 1;
     }
     int bad = 0;
-    guarded *g = calloc(ix->man.n_segs + 1, sizeof *g);
-    assert_non_null(g);
+    guarded g[1];
+    if (ix->man.n_segs > 1)
+        fail_msg("the damage tests use one-segment indexes");
     for (uint32_t i = 0; i < ix->man.n_segs; i++) {
-        guard_segment(&g[i], &ix->segs[i]);
-        bad += walk_segment(&ix->segs[i]);
+        guard_segment(&g[i], &ix->segs[i], f->fences);
+        bad += walk_segment(&ix->segs[i], what, &f->fences[FILE_KINDS],
+                            &f->fences[FILE_KINDS + 1]);
     }
     nd_search *s = NULL;
-    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    if (what & WALK_SEARCH)
+        assert_int_equal(nd_search_open(&s, ix), ND_OK);
     static const char *const QUERIES[] = {"alpha", "beta market oil", "+alpha -beta", "zürich"};
-    for (size_t q = 0; q < sizeof QUERIES / sizeof QUERIES[0]; q++) {
+    for (size_t q = 0; q < sizeof QUERIES / sizeof QUERIES[0] && (what & WALK_SEARCH); q++) {
         nd_hits *h = NULL;
         rc = nd_search_run(s, &h, QUERIES[q], 10, NULL);
         if (rc != ND_OK && rc != ND_ECORRUPT)
@@ -1295,13 +1401,13 @@ static int walk_index(const char *dir, int skip_checksums)
                 if ((size_t)hit.marks[m].start + hit.marks[m].len > hit.snippet_len)
                     fail_msg("mark outside the snippet");
         }
-        (void)sum;
+        volatile unsigned sink = sum; /* read, not optimised away */
+        (void)sink;
         nd_hits_free(h);
     }
     nd_search_free(s);
     for (uint32_t i = 0; i < ix->man.n_segs; i++)
         unguard_segment(&g[i], &ix->segs[i]);
-    free(g);
     nd_index_free(ix);
     return bad;
 }
@@ -1343,16 +1449,17 @@ static void damage(const index_files *fs, int k, uint64_t *seed, size_t *at, siz
     *len = n;
 }
 
-static void fuzz_index(const char *dir, int trials, uint64_t seed)
+static void fuzz_index(fixture *f, const char *dir, int trials, uint64_t seed)
 {
     index_files fs;
     load_files(&fs, dir);
-    assert_int_equal(walk_index(dir, 1), 0); /* the intact index walks cleanly */
+    assert_int_equal(walk_index(f, dir, 1, WALK_ALL), 0); /* the intact index walks cleanly */
     for (int t = 0; t < trials; t++) {
         int k = t % FILE_KINDS;
         size_t at, len;
         damage(&fs, k, &seed, &at, &len);
-        walk_index(dir, 1);
+        /* searches (slow to set up) after every third change */
+        walk_index(f, dir, 1, walk_for(k) & (t % 3 ? ~WALK_SEARCH : WALK_ALL));
         put_bytes(fs.path[k], at, fs.orig[k] + at, len);
     }
     assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
@@ -1367,9 +1474,9 @@ static void test_segment_damage_past_checksums(void **state)
     /* articles of every shape; then many short ones, so that 128-document
      * blocks, skip tables and packed positions get damaged as well */
     build_small(f, "ix", dir, sizeof dir, &c1, 50, 0x51ull, 0);
-    fuzz_index(dir, 1200, 0xc0ffeeull);
+    fuzz_index(f, dir, 1200, 0xc0ffeeull);
     build_small(f, "ix2", dir, sizeof dir, &c2, 300, 0x52ull, 1);
-    fuzz_index(dir, 1200, 0xbadull);
+    fuzz_index(f, dir, 1200, 0xbadull);
     free_corpus(&c1);
     free_corpus(&c2);
 }
@@ -1402,7 +1509,7 @@ static void find_spots(spots *sp, const char *dir)
 {
     nd_index ix;
     nd_err e = {{0}};
-    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
     const segment *s = &ix.segs[0];
     size_t tdx_end = s->map[0].len - FRAME_FOOTER;
     for (int i = 0; i < 4; i++)
@@ -1533,14 +1640,14 @@ static void test_segment_damaged_structure_fields(void **state)
             uint8_t b[8];
             store_le(b, x->width, val);
             put_bytes(fs.path[x->k], x->off, b, (size_t)x->width);
-            caught += walk_index(dir, 1) > 0;
+            caught += walk_index(f, dir, 1, walk_for(x->k)) > 0;
             walks++;
             put_bytes(fs.path[x->k], x->off, fs.orig[x->k] + x->off, (size_t)x->width);
         }
     }
     /* most of these values are wrong and must be noticed */
     assert_true(caught * 10 > walks * 8);
-    assert_int_equal(walk_index(dir, 1), 0);
+    assert_int_equal(walk_index(f, dir, 1, WALK_ALL), 0);
     free(sp);
     free_files(&fs);
     free_corpus(&c);
@@ -1600,7 +1707,7 @@ static void test_segment_damaged_stored_records(void **state)
     load_files(&fs, dir);
     nd_index ix;
     nd_err e = {{0}};
-    ASSERT_OK(snapshot_open(&ix, dir, 0, &e), e.msg);
+    ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
     uint32_t nsb = ix.segs[0].n_sblocks, docs = ix.segs[0].docs;
     stored_block *sblocks = malloc(nsb * sizeof *sblocks);
     assert_non_null(sblocks);
@@ -1646,7 +1753,7 @@ static void test_segment_damaged_stored_records(void **state)
             size_t n;
             uint8_t *img = sto_with_block(&fs, b, raw, rlen, &n);
             install_file(&fs, 4, img, n);
-            caught += walk_index(dir, 0) > 0;
+            caught += walk_index(f, dir, 0, walk_for(4)) > 0;
             walks++;
             free(img);
             raw[at] = keep;
@@ -1657,7 +1764,7 @@ static void test_segment_damaged_stored_records(void **state)
     assert_true(caught * 2 > walks);
     restore_file(&fs, 4);
     restore_file(&fs, FILE_KINDS);
-    assert_int_equal(walk_index(dir, 0), 0);
+    assert_int_equal(walk_index(f, dir, 0, WALK_ALL), 0);
     free(sblocks);
     free_files(&fs);
     free_corpus(&c);
@@ -1690,7 +1797,7 @@ static void test_segment_reframed_bodies(void **state)
                    FRAME_FOOTER);
             refooter(img, n);
             install_file(&fs, k, img, n);
-            walk_index(dir, 0);
+            walk_index(f, dir, 0, walk_for(k));
         }
         free(img);
         restore_file(&fs, k);
@@ -1790,9 +1897,10 @@ static void test_segment_not_an_index(void **state)
     subdir(dir, sizeof dir, f, "does-not-exist");
     assert_open_fails(dir, ND_ENOTFOUND, dir, 2);
 
-    /* a real index whose MANIFEST is gone is no index either */
+    /* a real index whose commit record is gone is no index either */
     corpus c;
     build_small(f, "ix", dir, sizeof dir, &c, 5, 0x55ull, 0);
+    use_manifest(dir);
     snprintf(path, sizeof path, "%s/%s", dir, MANIFEST_NAME);
     assert_int_equal(unlink(path), 0);
     assert_open_fails(dir, ND_ENOTFOUND, dir, 3);

@@ -17,14 +17,15 @@ static const char INDEX_HELP[] =
     "usage: search index DIR FILE... [options]\n"
     "\n"
     "Indexes news articles from JSON Lines files (gzip or plain; '-' reads\n"
-    "standard input) into the index at DIR, creating it if needed. One article\n"
+    "standard input) into the index at DIR, creating it if needed, or adding to\n"
+    "it: an article whose id is already indexed replaces the old one. One article\n"
     "per line: {\"id\": ..., \"title\": ..., \"body\": ..., \"date\": \"2019-03-14\",\n"
     "\"source\": ..., \"url\": ..., \"lang\": ...}; only id is required. Bad lines\n"
     "are reported as FILE:LINE: reason on stderr, skipped and counted.\n"
     "\n"
     "options:\n"
     "  --strict       stop at the first bad line (exit 3)\n"
-    "  --append       add to an existing index (ids are not yet de-duplicated)\n"
+    "  --append       accepted for compatibility (adding is the default)\n"
     "  --ram MIB      memory for buffered postings before a segment is written\n"
     "                 (default 256)\n"
     "  --json         print the summary as one JSON object\n"
@@ -128,23 +129,18 @@ int cmd_index(int argc, char **argv)
         free(files);
         return usage_error("index needs DIR and at least one FILE");
     }
-    struct stat st;
-    char mpath[4200];
-    snprintf(mpath, sizeof mpath, "%s/MANIFEST", dir);
-    if (!append && stat(mpath, &st) == 0) {
-        free(files);
-        return fail(EX_USAGE,
-                    "%s already holds an index; use --append to add to it, or index into a new "
-                    "directory",
-                    dir);
-    }
+    (void)append;
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.ram_budget = ram_mib << 20;
     nd_writer *w;
     int rc = nd_writer_open(&w, dir, &wo);
     if (rc) {
         free(files);
-        return fail(exit_for(rc), "cannot open %s for writing: %s", dir, nd_strerror(rc));
+        if (rc == ND_EVERSION)
+            return fail(EX_FAIL, "cannot open %s for writing: it was written by an older "
+                        "version of the format and can only be searched; re-index it", dir);
+        return fail(exit_for(rc), "cannot open %s for writing: %s", dir,
+                    rc == ND_EBUSY ? "index is locked by another writer" : nd_strerror(rc));
     }
     progress pr = {!quiet && isatty(2), now(), 0, 0};
     nd_ingest_opts io = ND_INGEST_OPTS_INIT;

@@ -15,8 +15,9 @@
 
 static const char STATS_HELP[] = "usage: search stats DIR [--json]\n"
                                  "\n"
-                                 "Prints the documents, segments, distinct terms and bytes per\n"
-                                 "file kind of the index at DIR.\n"
+                                 "Prints the documents, segments, distinct terms, commit\n"
+                                 "generation and bytes per file kind of the index at DIR, and\n"
+                                 "each segment with its documents, deletions and bytes.\n"
                                  "\n"
                                  "options:\n"
                                  "  --json       one JSON object\n"
@@ -49,17 +50,26 @@ int cmd_stats(int argc, char **argv)
         return fail(exit_for(rc), "%s", errbuf);
     nd_index_stats st;
     nd_index_stats_get(ix, &st);
-    nd_index_free(ix);
     uint64_t total = st.bytes_terms + st.bytes_postings + st.bytes_positions + st.bytes_columns +
                      st.bytes_stored + st.bytes_other;
     if (json) {
         printf("{\"documents\":%" PRIu64 ",\"segments\":%" PRIu64 ",\"terms\":%" PRIu64
                ",\"generation\":%" PRIu64 ",\"bytes\":{\"terms\":%" PRIu64
                ",\"postings\":%" PRIu64 ",\"positions\":%" PRIu64 ",\"columns\":%" PRIu64
-               ",\"stored\":%" PRIu64 ",\"other\":%" PRIu64 ",\"total\":%" PRIu64 "}}\n",
+               ",\"stored\":%" PRIu64 ",\"other\":%" PRIu64 ",\"total\":%" PRIu64 "}",
                st.docs, st.segments, st.terms, st.generation, st.bytes_terms,
                st.bytes_postings, st.bytes_positions, st.bytes_columns, st.bytes_stored,
                st.bytes_other, total);
+        fputs(",\"segment_list\":[", stdout);
+        for (size_t i = 0; i < st.segments; i++) {
+            nd_segment_info si;
+            nd_index_segment_get(ix, i, &si);
+            printf("%s{\"number\":%" PRIu64 ",\"docs\":%" PRIu64 ",\"deleted\":%" PRIu64
+                   ",\"bytes\":%" PRIu64 "}",
+                   i ? "," : "", si.number, si.docs, si.deleted, si.bytes);
+        }
+        fputs("]}\n", stdout);
+        nd_index_free(ix);
         return EX_OK;
     }
     struct {
@@ -79,6 +89,15 @@ int cmd_stats(int argc, char **argv)
         human_bytes(hb, sizeof hb, rows[i].v);
         printf("  %-18s %12" PRIu64 "  %s\n", rows[i].name, rows[i].v, hb);
     }
+    printf("segments:\n  %-10s %10s %10s %12s\n", "segment", "docs", "deleted", "bytes");
+    for (size_t i = 0; i < st.segments; i++) {
+        nd_segment_info si;
+        nd_index_segment_get(ix, i, &si);
+        char name[32];
+        snprintf(name, sizeof name, "seg-%" PRIu64, si.number);
+        printf("  %-10s %10" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n", name, si.docs, si.deleted,
+               si.bytes);
+    }
+    nd_index_free(ix);
     return EX_OK;
 }
-

@@ -25,7 +25,9 @@ static const char MAIN_HELP[] =
     "commands:\n"
     "  index DIR FILE...     index JSON Lines articles (gzip or plain) into DIR\n"
     "  query DIR 'QUERY'     ranked search with snippets\n"
-    "  stats DIR             size and contents of an index\n"
+    "  stats DIR             segments, size and contents of an index\n"
+    "  delete DIR ID...      delete articles by id\n"
+    "  merge DIR             merge segments, dropping deleted articles\n"
     "\n"
     "Run 'search COMMAND --help' for the options of each command.\n"
     "\n"
@@ -52,5 +54,9 @@ int main(int argc, char **argv)
         return cmd_query(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 2, argv + 2);
+    if (strcmp(cmd, "delete") == 0)
+        return cmd_delete(argc - 2, argv + 2);
+    if (strcmp(cmd, "merge") == 0)
+        return cmd_merge(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }

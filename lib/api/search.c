@@ -1,6 +1,7 @@
 /*
- * search.c - the public nd_search and nd_hits calls: parse and run a query
- * on a snapshot, then copy each hit (stored fields, snippet, marks) out of
+ * search.c - the public nd_search and nd_hits calls: check the options,
+ * parse the query, evaluate it on the snapshot (counting facets over every
+ * match), then copy each returned hit (stored fields, snippet, marks) out of
  * segment memory into storage the caller keeps until nd_hits_free.
  */
 #include <stdio.h>
@@ -14,6 +15,7 @@ struct nd_search {
     nd_index *ix;
     nd_analyzer *an;
     nd_err err;
+    size_t err_off;        /* of the last syntax or limit error, or ND_NO_OFFSET */
     nd_buf block;          /* the last decompressed stored block */
     uint32_t cached_seg;
     uint32_t cached_block;
@@ -35,6 +37,8 @@ struct nd_hits {
     uint64_t total;
     nd_buf arena;
     nd_buf marks;
+    facets *fc;       /* NULL when no facet was requested */
+    unsigned facet_mask;
 };
 
 int nd_search_open(nd_search **out, nd_index *ix)
@@ -49,6 +53,7 @@ int nd_search_open(nd_search **out, nd_index *ix)
         return ND_ENOMEM;
     s->ix = ix;
     s->cached_block = UINT32_MAX;
+    s->err_off = ND_NO_OFFSET;
     int rc = analyzer_open(&s->an, &s->err);
     if (rc) {
         free(s);
@@ -74,7 +79,19 @@ const char *nd_search_errmsg(const nd_search *s)
     return s ? s->err.msg : "no searcher";
 }
 
-static int add_hit(nd_search *s, nd_hits *h, const query *q, const topk_entry *te,
+size_t nd_search_error_offset(const nd_search *s)
+{
+    return s ? s->err_off : ND_NO_OFFSET;
+}
+
+int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len)
+{
+    if (!first || !last || !s)
+        return ND_EINVAL;
+    return query_date_period(first, last, s, len);
+}
+
+static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_entry *te,
                    int with_snippet)
 {
     nd_index *ix = s->ix;
@@ -102,7 +119,7 @@ static int add_hit(nd_search *s, nd_hits *h, const query *q, const topk_entry *t
     if (with_snippet) {
         const char *text = sd.len[SF_BODY] ? sd.f[SF_BODY] : sd.f[SF_TITLE];
         size_t tlen = sd.len[SF_BODY] ? sd.len[SF_BODY] : sd.len[SF_TITLE];
-        if (snippet_make(s->an, text, tlen, q, &s->snip, &s->marks))
+        if (snippet_make(s->an, text, tlen, st, &s->snip, &s->marks))
             return err_set(&s->err, ND_ENOMEM, "out of memory");
         r->snip_off = h->arena.len;
         r->snip_len = s->snip.len;
@@ -116,6 +133,22 @@ static int add_hit(nd_search *s, nd_hits *h, const query *q, const topk_entry *t
     return ND_OK;
 }
 
+static int check_opts(nd_search *s, const nd_search_opts *o, size_t k)
+{
+    if (k > ND_MAX_K || o->offset > ND_MAX_K)
+        return err_set(&s->err, ND_ELIMIT, "k + offset may be at most %d each", ND_MAX_K);
+    if (!(o->bm25.k1 >= 0) || !(o->bm25.b >= 0 && o->bm25.b <= 1) ||
+        !(o->bm25.title_weight >= 0) || !(o->bm25.body_weight >= 0))
+        return err_set(&s->err, ND_EINVAL, "BM25 parameters out of range");
+    if (o->default_op != ND_OP_OR && o->default_op != ND_OP_AND)
+        return err_set(&s->err, ND_EINVAL, "unknown default operator %d", o->default_op);
+    if (o->sort != ND_SORT_SCORE && o->sort != ND_SORT_DATE_ASC && o->sort != ND_SORT_DATE_DESC)
+        return err_set(&s->err, ND_EINVAL, "unknown sort order %d", o->sort);
+    if (o->facets & ~(ND_FACET_SOURCE | ND_FACET_DAY | ND_FACET_MONTH | ND_FACET_YEAR))
+        return err_set(&s->err, ND_EINVAL, "unknown facet bits 0x%x", o->facets);
+    return ND_OK;
+}
+
 int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
                   const nd_search_opts *opts)
 {
@@ -125,6 +158,7 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     if (!s)
         return ND_EINVAL;
     err_clear(&s->err);
+    s->err_off = ND_NO_OFFSET;
     if (!qs)
         return err_set(&s->err, ND_EINVAL, "no query");
     if (opts && opts->version != ND_SEARCH_OPTS_VERSION)
@@ -132,39 +166,55 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     nd_search_opts o = ND_SEARCH_OPTS_INIT;
     if (opts)
         o = *opts;
-    if (k > ND_MAX_K || o.offset > ND_MAX_K)
-        return err_set(&s->err, ND_ELIMIT, "k + offset may be at most %d each", ND_MAX_K);
-    if (!(o.bm25.k1 >= 0) || !(o.bm25.b >= 0 && o.bm25.b <= 1) || !(o.bm25.title_weight >= 0) ||
-        !(o.bm25.body_weight >= 0))
-        return err_set(&s->err, ND_EINVAL, "BM25 parameters out of range");
-    query q;
-    int rc = query_parse(&q, s->an, qs, strlen(qs), o.default_op, &s->err);
+    int rc = check_opts(s, &o, k);
     if (rc)
         return rc;
+    if (o.count_only)
+        k = 0;
+    query q;
+    size_t off;
+    rc = query_parse(&q, s->an, qs, strlen(qs), o.default_op, &s->err, &off);
+    if (rc) {
+        s->err_off = off == QUERY_NO_OFFSET ? ND_NO_OFFSET : off;
+        return rc;
+    }
+    snip_terms st;
+    memset(&st, 0, sizeof st);
     nd_hits *h = calloc(1, sizeof *h);
     topk top = {0};
-    if (!h || topk_init(&top, k + o.offset)) {
+    if (!h || topk_init(&top, o.count_only ? 0 : k + o.offset, o.sort) ||
+        (o.facets && facets_open(&h->fc, o.facets))) {
         rc = err_set(&s->err, ND_ENOMEM, "out of memory");
         goto fail;
     }
-    rc = exec_search(s->ix, &q, &o.bm25, &top, &h->total, &s->err);
-    if (rc)
+    h->facet_mask = o.facets;
+    exec_opts eo = {&o.bm25, o.since, o.until, o.count_only};
+    off = QUERY_NO_OFFSET;
+    rc = exec_search(s->ix, &q, &eo, &top, h->fc, &h->total, &s->err, &off);
+    if (rc) {
+        if (off != QUERY_NO_OFFSET)
+            s->err_off = off;
+        goto fail;
+    }
+    if (h->fc && (rc = facets_finish(h->fc, s->ix, &s->err)))
         goto fail;
     topk_sort(&top);
     size_t n = top.n > o.offset ? top.n - o.offset : 0;
     h->h = calloc(n ? n : 1, sizeof *h->h);
-    if (!h->h) {
+    if (!h->h || (n && o.snippets && snippet_terms_init(&st, &q))) {
         rc = err_set(&s->err, ND_ENOMEM, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = add_hit(s, h, &q, &top.e[o.offset + i], o.snippets)))
+        if ((rc = add_hit(s, h, &st, &top.e[o.offset + i], o.snippets)))
             goto fail;
+    snippet_terms_free(&st);
     topk_free(&top);
     query_free(&q);
     *out = h;
     return ND_OK;
 fail:
+    snippet_terms_free(&st);
     topk_free(&top);
     query_free(&q);
     nd_hits_free(h);
@@ -207,6 +257,47 @@ int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out)
     return ND_OK;
 }
 
+/* FACET_* index of one ND_FACET_* bit that h has, or -1. */
+static int facet_kind(const nd_hits *h, unsigned facet)
+{
+    if (!h || !h->fc || !(h->facet_mask & facet))
+        return -1;
+    switch (facet) {
+    case ND_FACET_SOURCE:
+        return FACET_SOURCE;
+    case ND_FACET_DAY:
+        return FACET_DAY;
+    case ND_FACET_MONTH:
+        return FACET_MONTH;
+    case ND_FACET_YEAR:
+        return FACET_YEAR;
+    default:
+        return -1;
+    }
+}
+
+size_t nd_hits_facet_count(const nd_hits *h, unsigned facet)
+{
+    int kind = facet_kind(h, facet);
+    return kind < 0 ? 0 : facets_count(h->fc, kind);
+}
+
+int nd_hits_facet_get(const nd_hits *h, unsigned facet, size_t i, const char **key,
+                      size_t *keylen, uint64_t *count)
+{
+    int kind = facet_kind(h, facet);
+    if (kind < 0 || !key || !keylen || !count || i >= facets_count(h->fc, kind))
+        return ND_EINVAL;
+    facets_get(h->fc, kind, i, key, keylen, count);
+    return ND_OK;
+}
+
+uint64_t nd_hits_facet_missing(const nd_hits *h, unsigned facet)
+{
+    int kind = facet_kind(h, facet);
+    return kind < 0 ? 0 : facets_missing(h->fc, kind);
+}
+
 void nd_hits_free(nd_hits *h)
 {
     if (!h)
@@ -214,5 +305,6 @@ void nd_hits_free(nd_hits *h)
     free(h->h);
     buf_free(&h->arena);
     buf_free(&h->marks);
+    facets_free(h->fc);
     free(h);
 }

@@ -1,7 +1,7 @@
 /*
  * writer.c - the public nd_writer calls: argument checks, the writer lock,
- * buffering articles into segments under the RAM budget, reading JSON Lines
- * files, and the commit protocol.
+ * adds and deletes by id, flushing the segment being built under the RAM
+ * budget, and commits. api.h explains the working state.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -11,33 +11,17 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "analysis/analysis.h"
-#include "index/index.h"
-#include "ingest/ingest.h"
-#include "query/query.h"
+#include "api/api.h"
 
 #define DEFAULT_RAM_BUDGET ((size_t)256 << 20)
+#define DEFAULT_MERGE_FACTOR 10
 #define LOCK_NAME "LOCK"
-#define PROGRESS_EVERY ((uint64_t)4 << 20)
-
-struct nd_writer {
-    char dir[4096];
-    int lock_fd;
-    manifest man;      /* the last commit */
-    uint64_t next_seg; /* next segment number to hand out */
-    nd_analyzer *an;
-    memindex *mi;      /* the segment being built, or NULL */
-    seg_meta *pending; /* flushed but not yet committed */
-    uint32_t n_pending, pending_cap;
-    size_t ram_budget;
-    int broken;        /* a failure left buffered state inconsistent */
-    nd_err err;
-    nd_buf scratch;
-};
 
 /* Removes the segment files that `keep` does not name (left by a crash, an
- * abandoned writer or a failed flush) and a stale MANIFEST.tmp. Only runs
- * under the writer lock, so no other writer is creating files meanwhile. */
+ * abandoned writer, a failed flush, or replaced by a merge) and a stale
+ * layout-1 MANIFEST.tmp. Only runs under the writer lock, so no other
+ * writer is creating files meanwhile; readers map every file of their
+ * snapshot when they open it, so removing a file does not disturb them. */
 static void remove_orphans(const char *dir, const manifest *keep)
 {
     DIR *d = opendir(dir);
@@ -64,6 +48,25 @@ static void remove_orphans(const char *dir, const manifest *keep)
     closedir(d);
 }
 
+static int grow_open(nd_writer *w, uint32_t n)
+{
+    if (n <= w->open_cap)
+        return ND_OK;
+    uint32_t cap = w->open_cap ? w->open_cap * 2 : 16;
+    while (cap < n)
+        cap *= 2;
+    segment *o = realloc(w->open, cap * sizeof *o);
+    seg_meta *m = realloc(w->work.segs, cap * sizeof *m);
+    if (o)
+        w->open = o;
+    if (m)
+        w->work.segs = m;
+    if (!o || !m)
+        return ND_ENOMEM;
+    w->open_cap = cap;
+    return ND_OK;
+}
+
 int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
 {
     if (!out)
@@ -80,6 +83,7 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
         goto fail;
     strcpy(w->dir, dir);
     w->ram_budget = opts && opts->ram_budget ? opts->ram_budget : DEFAULT_RAM_BUDGET;
+    w->merge_factor = opts && opts->merge_factor ? opts->merge_factor : DEFAULT_MERGE_FACTOR;
     if ((rc = make_dir(dir, &w->err)))
         goto fail;
     char path[4200];
@@ -93,16 +97,39 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
         rc = errno == EWOULDBLOCK ? ND_EBUSY : ND_EIO;
         goto fail;
     }
-    rc = manifest_read(&w->man, dir, &w->err);
+    rc = manifest_read(&w->work, dir, &w->err);
     if (rc == ND_ENOTFOUND) {
-        memset(&w->man, 0, sizeof w->man);
-        w->man.next_seg = 1;
+        memset(&w->work, 0, sizeof w->work);
+        w->work.next_seg = 1;
         rc = ND_OK;
     }
     if (rc)
         goto fail;
-    w->next_seg = w->man.next_seg;
-    remove_orphans(w->dir, &w->man);
+    if (w->work.legacy) {
+        rc = ND_EVERSION; /* layout-1 indexes are read-only: ids were not indexed */
+        goto fail;
+    }
+    w->generation = w->work.generation;
+    w->next_seg = w->work.next_seg;
+    uint32_t n = w->work.n_segs;
+    w->work.n_segs = 0;
+    if (grow_open(w, n)) {
+        w->work.n_segs = n;
+        rc = ND_ENOMEM;
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        /* structure is validated; whole-file checksums were verified when
+         * the files were written and are verified by every reader */
+        if ((rc = segment_open(&w->open[i], dir, &w->work.segs[i], 1, &w->err))) {
+            for (uint32_t j = i; j < n; j++)
+                free(w->work.segs[j].deleted);
+            goto fail;
+        }
+        w->open[i].meta.deleted = NULL;
+        w->work.n_segs = i + 1;
+    }
+    remove_orphans(dir, &w->work);
     if ((rc = analyzer_open(&w->an, &w->err)))
         goto fail;
     *out = w;
@@ -117,26 +144,133 @@ const char *nd_writer_errmsg(const nd_writer *w)
     return w ? w->err.msg : "no writer";
 }
 
-static int flush_segment(nd_writer *w)
+/* Marks doc of working segment i deleted (once). */
+static int mark_deleted(nd_writer *w, uint32_t i, uint32_t doc)
 {
-    if (!w->mi)
-        return ND_OK;
-    if (w->n_pending == w->pending_cap) {
-        uint32_t cap = w->pending_cap ? w->pending_cap * 2 : 8;
-        seg_meta *p = realloc(w->pending, cap * sizeof *p);
-        if (!p)
+    seg_meta *m = &w->work.segs[i];
+    if (!m->deleted) {
+        m->deleted = calloc(((size_t)m->docs + 63) / 64, 8);
+        if (!m->deleted)
             return err_set(&w->err, ND_ENOMEM, "out of memory");
-        w->pending = p;
-        w->pending_cap = cap;
     }
-    memindex *mi = w->mi;
-    w->mi = NULL;
-    int rc = memindex_finish(mi, &w->pending[w->n_pending], NULL, &w->err);
-    if (rc) {
-        w->broken = 1;
-        return rc;
+    uint64_t bit = 1ULL << (doc & 63);
+    if (!(m->deleted[doc >> 6] & bit)) {
+        m->deleted[doc >> 6] |= bit;
+        m->n_deleted++;
+        w->dirty = 1;
     }
-    w->n_pending++;
+    return ND_OK;
+}
+
+/* Deletes every copy of `id` in working segments [0, upto). */
+static int delete_in_older(nd_writer *w, const uint8_t *id, size_t len, uint32_t upto)
+{
+    uint8_t key[ND_MAX_TERM_KEY];
+    if (len > ND_MAX_TERM_BYTES)
+        return ND_OK; /* such an id was never indexed */
+    key[0] = FIELD_ID;
+    memcpy(key + 1, id, len);
+    for (uint32_t i = 0; i < upto; i++) {
+        term_info ti;
+        int rc = segment_term(&w->open[i], key, len + 1, &ti, &w->err);
+        if (rc == ND_DONE)
+            continue;
+        if (rc)
+            return rc;
+        pcursor c;
+        if ((rc = pcursor_open(&c, &w->open[i], FIELD_ID, &ti, &w->err)))
+            return rc;
+        for (rc = pcursor_advance(&c, 0, &w->err); !rc && c.doc != ND_NO_DOC;
+             rc = pcursor_advance(&c, c.doc + 1, &w->err))
+            if ((rc = mark_deleted(w, i, c.doc)))
+                break;
+        pcursor_close(&c);
+        if (rc)
+            return rc;
+    }
+    return ND_OK;
+}
+
+/* Writes the segment being built (if any), then applies the batch's adds
+ * and deletes by id to every older segment. */
+static int flush(nd_writer *w)
+{
+    int rc;
+    uint32_t older = w->work.n_segs;
+    if (w->mi && memindex_docs(w->mi) == 0) {
+        memindex_abort(w->mi);
+        w->mi = NULL;
+    }
+    if (w->mi) {
+        if ((rc = grow_open(w, w->work.n_segs + 1)))
+            return err_set(&w->err, rc, "out of memory");
+        seg_meta *m = &w->work.segs[w->work.n_segs];
+        memindex *mi = w->mi;
+        w->mi = NULL;
+        if ((rc = memindex_finish(mi, m, NULL, &w->err)))
+            goto broken;
+        if ((rc = segment_open(&w->open[w->work.n_segs], w->dir, m, 1, &w->err)))
+            goto broken;
+        w->work.n_segs++;
+        /* copies replaced within the batch */
+        const uint64_t *sup = (const uint64_t *)w->superseded.data;
+        for (uint32_t d = 0; d < m->docs; d++)
+            if (sup && d / 64 < w->superseded.len / 8 && (sup[d >> 6] >> (d & 63)) & 1 &&
+                (rc = mark_deleted(w, older, d)))
+                goto broken;
+        w->dirty = 1;
+    }
+    for (uint32_t k = 0; k < strmap_count(&w->ids); k++) {
+        const uint8_t *id;
+        size_t len;
+        uint64_t v;
+        strmap_at(&w->ids, k, &id, &len, &v);
+        if ((rc = delete_in_older(w, id, len, older)))
+            goto broken;
+    }
+    strmap_clear(&w->ids);
+    buf_free(&w->superseded);
+    return ND_OK;
+broken:
+    w->broken = 1;
+    return rc;
+}
+
+static int check_doc(nd_writer *w, const nd_doc *doc)
+{
+    if (w->broken)
+        return err_set(&w->err, ND_EINVAL, "the writer failed earlier; free it and reopen");
+    if (!doc->id || doc->id_len == 0)
+        return err_set(&w->err, ND_EINVAL, "article has no id");
+    if (doc->id_len > ND_MAX_TERM_BYTES)
+        return err_set(&w->err, ND_EINVAL, "article id longer than %d bytes", ND_MAX_TERM_BYTES);
+    if ((!doc->title && doc->title_len) || (!doc->body && doc->body_len) ||
+        (!doc->source && doc->source_len) || (!doc->url && doc->url_len) ||
+        (!doc->lang && doc->lang_len))
+        return err_set(&w->err, ND_EINVAL, "a field has a length but no text");
+    return ND_OK;
+}
+
+/* Records that id now lives at local doc `v` of the batch (or is deleted),
+ * marking the batch copy it replaces. */
+static int note_id(nd_writer *w, const char *id, size_t len, uint64_t v)
+{
+    uint64_t old = ND_ID_DELETED;
+    int had = strmap_put(&w->ids, id, len, v, &old);
+    if (had < 0)
+        return err_set(&w->err, ND_ENOMEM, "out of memory");
+    if (had && old != ND_ID_DELETED) {
+        size_t word = (size_t)(old >> 6);
+        if (w->superseded.len < (word + 1) * 8) {
+            size_t grow = (word + 1) * 8 - w->superseded.len;
+            if (buf_reserve(&w->superseded, grow))
+                return err_set(&w->err, ND_ENOMEM, "out of memory");
+            memset(w->superseded.data + w->superseded.len, 0, grow);
+            w->superseded.len += grow;
+        }
+        ((uint64_t *)w->superseded.data)[word] |= 1ULL << (old & 63);
+    }
+    w->dirty = 1;
     return ND_OK;
 }
 
@@ -144,18 +278,13 @@ int nd_writer_add(nd_writer *w, const nd_doc *doc)
 {
     if (!w || !doc)
         return ND_EINVAL;
-    if (w->broken)
-        return err_set(&w->err, ND_EINVAL, "the writer failed earlier; free it and reopen");
-    if (!doc->id || doc->id_len == 0)
-        return err_set(&w->err, ND_EINVAL, "article has no id");
-    if ((!doc->title && doc->title_len) || (!doc->body && doc->body_len) ||
-        (!doc->source && doc->source_len) || (!doc->url && doc->url_len) ||
-        (!doc->lang && doc->lang_len))
-        return err_set(&w->err, ND_EINVAL, "a field has a length but no text");
-    int rc;
+    int rc = check_doc(w, doc);
+    if (rc)
+        return rc;
     if (!w->mi && (rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
         return rc;
-    rc = memindex_add(w->mi, w->an, doc, 0, &w->err);
+    uint32_t local = memindex_docs(w->mi);
+    rc = memindex_add(w->mi, w->an, doc, local, &w->err);
     if (rc) {
         /* the article may be half-added: this segment cannot be trusted */
         memindex_abort(w->mi);
@@ -163,99 +292,67 @@ int nd_writer_add(nd_writer *w, const nd_doc *doc)
         w->broken = 1;
         return rc;
     }
-    if (memindex_bytes(w->mi) >= w->ram_budget)
-        return flush_segment(w);
+    if ((rc = note_id(w, doc->id, doc->id_len, local))) {
+        w->broken = 1;
+        return rc;
+    }
+    if (memindex_bytes(w->mi) + strmap_bytes(&w->ids) + w->superseded.cap >= w->ram_budget)
+        return flush(w);
     return ND_OK;
 }
 
-int nd_writer_add_json(nd_writer *w, const char *json, size_t len)
+int nd_writer_delete(nd_writer *w, const char *id, size_t len)
 {
-    if (!w || (!json && len))
+    if (!w || (!id && len))
         return ND_EINVAL;
-    nd_doc doc;
-    char why[256];
-    int rc = json_parse_article(json, len, &w->scratch, &doc, why, sizeof why);
-    if (rc == ND_EINVAL)
-        return err_set(&w->err, ND_EINVAL, "%s", why);
-    if (rc)
-        return err_set(&w->err, rc, "out of memory parsing JSON");
-    return nd_writer_add(w, &doc);
-}
-
-static int blank(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
-}
-
-int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *opts,
-                        nd_ingest_stats *stats)
-{
-    if (!w || !path || (opts && opts->version != ND_INGEST_OPTS_VERSION))
-        return ND_EINVAL;
-    nd_ingest_opts o = ND_INGEST_OPTS_INIT;
-    if (opts)
-        o = *opts;
-    nd_ingest_stats local = {0};
-    if (!stats)
-        stats = &local;
-    line_reader *r;
-    int rc = line_reader_open(&r, path, &w->err);
-    if (rc)
+    if (w->broken)
+        return err_set(&w->err, ND_EINVAL, "the writer failed earlier; free it and reopen");
+    if (len == 0)
+        return err_set(&w->err, ND_EINVAL, "empty id");
+    int rc = note_id(w, id, len, ND_ID_DELETED);
+    if (rc) {
+        w->broken = 1;
         return rc;
-    uint64_t base_read = stats->bytes_read, last_report = 0;
-    stats->bytes_total += line_reader_size(r);
-    for (;;) {
-        const char *line;
-        size_t len;
-        rc = line_reader_next(r, &line, &len, &w->err);
-        if (rc == ND_DONE) {
-            rc = ND_OK;
-            break;
-        }
-        if (rc == ND_ELIMIT) {
-            stats->lines++;
-            stats->skipped++;
-            rc = err_set(&w->err, ND_EINVAL, "line longer than %zu bytes", ND_MAX_LINE_BYTES);
-        } else if (rc) {
-            break;
-        } else {
-            stats->lines++;
-            if (blank(line, len))
-                continue;
-            rc = nd_writer_add_json(w, line, len);
-            if (rc == ND_OK)
-                stats->added++;
-            else if (rc == ND_EINVAL && !w->broken)
-                stats->skipped++;
-        }
-        if (rc == ND_EINVAL && !w->broken) {
-            if (o.on_error)
-                o.on_error(o.ctx, path, line_reader_lineno(r), w->err.msg);
-            if (o.strict) {
-                char why[ND_ERRMSG_MAX];
-                memcpy(why, w->err.msg, sizeof why);
-                err_set(&w->err, ND_EINVAL, "%.200s:%llu: %.280s", path,
-                        (unsigned long long)line_reader_lineno(r), why);
-                break;
-            }
-            rc = ND_OK;
-        }
-        if (rc)
-            break;
-        stats->bytes_read = base_read + line_reader_offset(r);
-        if (o.on_progress && stats->bytes_read - last_report >= PROGRESS_EVERY) {
-            last_report = stats->bytes_read;
-            o.on_progress(o.ctx, stats);
-        }
     }
-    stats->bytes_read = base_read + line_reader_offset(r);
-    line_reader_close(r);
-    if (o.on_progress)
-        o.on_progress(o.ctx, stats);
-    return rc;
+    if (strmap_bytes(&w->ids) >= w->ram_budget)
+        return flush(w);
+    return ND_OK;
+}
+
+/* Drops segments whose every document is deleted from the working list. */
+static void drop_empty(nd_writer *w)
+{
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < w->work.n_segs; i++) {
+        seg_meta *m = &w->work.segs[i];
+        if (m->n_deleted == m->docs) {
+            free(m->deleted);
+            segment_close(&w->open[i]);
+            continue;
+        }
+        w->work.segs[j] = *m;
+        w->open[j] = w->open[i];
+        j++;
+    }
+    w->work.n_segs = j;
+}
+
+int writer_publish(nd_writer *w)
+{
+    int rc;
+    /* the segment files' directory entries are durable before the commit */
+    if ((rc = fsync_dir(w->dir, &w->err)))
+        return rc;
+    w->work.generation = w->generation + 1;
+    w->work.next_seg = w->next_seg;
+    if ((rc = manifest_write(&w->work, w->dir, &w->err)))
+        return rc;
+    w->generation++;
+    w->dirty = 0;
+    if ((rc = fsync_dir(w->dir, &w->err))) /* a new catalog file's entry */
+        return rc;
+    remove_orphans(w->dir, &w->work);
+    return ND_OK;
 }
 
 int nd_writer_commit(nd_writer *w)
@@ -264,33 +361,56 @@ int nd_writer_commit(nd_writer *w)
         return ND_EINVAL;
     if (w->broken)
         return err_set(&w->err, ND_EINVAL, "the writer failed earlier; free it and reopen");
-    int rc = flush_segment(w);
+    int rc = flush(w);
     if (rc)
         return rc;
-    if (w->n_pending == 0 && w->man.generation > 0)
+    if (!w->dirty && w->generation > 0)
         return ND_OK;
-    /* the new segment files' directory entries are durable before the commit */
-    if (w->n_pending > 0 && (rc = fsync_dir(w->dir, &w->err)))
+    drop_empty(w);
+    if ((rc = writer_publish(w)))
         return rc;
-    manifest next = w->man;
-    next.generation++;
-    next.next_seg = w->next_seg;
-    next.n_segs = w->man.n_segs + w->n_pending;
-    next.segs = malloc((next.n_segs ? next.n_segs : 1) * sizeof *next.segs);
-    if (!next.segs)
-        return err_set(&w->err, ND_ENOMEM, "out of memory");
-    if (w->man.n_segs)
-        memcpy(next.segs, w->man.segs, w->man.n_segs * sizeof *next.segs);
-    if (w->n_pending)
-        memcpy(next.segs + w->man.n_segs, w->pending, w->n_pending * sizeof *next.segs);
-    rc = manifest_write(&next, w->dir, &w->err);
-    if (rc) {
-        free(next.segs);
+    return writer_auto_merge(w);
+}
+
+int nd_writer_merge(nd_writer *w, size_t max_segments)
+{
+    if (!w)
+        return ND_EINVAL;
+    if (max_segments == 0)
+        return err_set(&w->err, ND_EINVAL, "max_segments must be at least 1");
+    int rc = nd_writer_commit(w);
+    if (rc)
         return rc;
+    while (w->work.n_segs > max_segments) {
+        /* the smallest segments (by live documents) merge into one */
+        uint32_t n = w->work.n_segs, take = (uint32_t)(n - max_segments + 1);
+        uint32_t *idx = malloc(n * sizeof *idx);
+        if (!idx)
+            return err_set(&w->err, ND_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < n; i++)
+            idx[i] = i;
+        for (uint32_t i = 0; i < take; i++) /* partial selection sort: n is small */
+            for (uint32_t j = i + 1; j < n; j++) {
+                const seg_meta *a = &w->work.segs[idx[i]], *b = &w->work.segs[idx[j]];
+                if (b->docs - b->n_deleted < a->docs - a->n_deleted) {
+                    uint32_t t = idx[i];
+                    idx[i] = idx[j];
+                    idx[j] = t;
+                }
+            }
+        rc = writer_merge_set(w, idx, take);
+        free(idx);
+        if (!rc)
+            rc = writer_publish(w);
+        if (rc)
+            return rc;
     }
-    manifest_free(&w->man);
-    w->man = next;
-    w->n_pending = 0;
+    /* one segment with deletions left: rewrite it without them */
+    if (max_segments == 1 && w->work.n_segs == 1 && w->work.segs[0].n_deleted > 0) {
+        uint32_t only = 0;
+        if ((rc = writer_merge_set(w, &only, 1)) || (rc = writer_publish(w)))
+            return rc;
+    }
     return ND_OK;
 }
 
@@ -299,10 +419,12 @@ void nd_writer_free(nd_writer *w)
     if (!w)
         return;
     memindex_abort(w->mi);
-    if (w->n_pending > 0) {
-        /* Flushed segments that no commit names are deleted. The manifest on
-         * disk decides: a commit whose rename happened but whose directory
-         * sync failed still names them, and then they must stay. */
+    for (uint32_t i = 0; i < w->work.n_segs; i++)
+        segment_close(&w->open[i]);
+    if (w->dirty && w->lock_fd >= 0) {
+        /* Segments flushed since the last commit are deleted. The catalog on
+         * disk decides: a commit whose transaction happened but whose
+         * directory sync failed still names them, and then they must stay. */
         manifest disk;
         nd_err e = {{0}};
         int rc = manifest_read(&disk, w->dir, &e);
@@ -315,8 +437,10 @@ void nd_writer_free(nd_writer *w)
             manifest_free(&disk);
         }
     }
-    free(w->pending);
-    manifest_free(&w->man);
+    free(w->open);
+    manifest_free(&w->work);
+    strmap_clear(&w->ids);
+    buf_free(&w->superseded);
     analyzer_free(w->an);
     buf_free(&w->scratch);
     if (w->lock_fd >= 0)

@@ -74,7 +74,7 @@ void fout_abort(fout *f);
 int frame_check(const nd_map *m, const char magic[4], const char *name, int skip_crc,
                 const uint8_t **body, size_t *body_len, uint32_t *crc, nd_err *e);
 
-/* ---- manifest.c: the commit record ------------------------------------ */
+/* ---- catalog.c / manifest.c: the commit record --------------------------- */
 
 #define FILE_KINDS 5
 extern const char *const seg_exts[FILE_KINDS]; /* tdx doc pos col sto, in that order */
@@ -84,22 +84,36 @@ typedef struct seg_meta {
     uint32_t docs;              /* documents in the segment */
     uint64_t size[FILE_KINDS];  /* byte size of each file */
     uint32_t crc[FILE_KINDS];   /* footer CRC of each file */
+    uint32_t n_deleted;         /* documents deleted since the segment was written */
+    uint64_t *deleted;          /* bitmap of (docs + 63) / 64 words, or NULL when
+                                   n_deleted is 0; owned by the manifest */
 } seg_meta;
 
+/* One commit: its generation and live segments, with their deletions. */
 typedef struct manifest {
     uint64_t generation;  /* 0 = no commit yet */
     uint64_t next_seg;    /* next unused segment number */
     uint32_t n_segs;
     seg_meta *segs;       /* malloc'd */
+    int legacy;           /* read from a layout-1 MANIFEST file (read-only) */
 } manifest;
 
-#define MANIFEST_NAME "MANIFEST"
+#define MANIFEST_NAME "MANIFEST"   /* layout 1 commit record, read-only support */
+#define CATALOG_NAME "catalog.db"  /* layout 2: the SQLite catalog */
 
-/* Reads dir/MANIFEST. ND_ENOTFOUND if absent. */
+/* Reads the last commit of dir: catalog.db, or a layout-1 MANIFEST.
+ * ND_ENOTFOUND if neither exists. */
 int manifest_read(manifest *m, const char *dir, nd_err *e);
-/* Writes MANIFEST atomically: temp file, fsync, rename, fsync dir. */
+/* Makes m the last commit of dir, atomically (one SQLite transaction). The
+ * segment files it names must already be durable. */
 int manifest_write(const manifest *m, const char *dir, nd_err *e);
+/* Only the generation of the last commit (cheap; for reopen). */
+int manifest_generation(const char *dir, uint64_t *gen, nd_err *e);
+/* Deep copy (bitmaps included). */
+int manifest_copy(manifest *dst, const manifest *src);
 void manifest_free(manifest *m);
+/* Reads a layout-1 MANIFEST (manifest.c). */
+int manifest_read_legacy(manifest *m, const char *dir, nd_err *e);
 void seg_file_name(char *buf, size_t n, uint64_t number, int kind);
 /* 1 if name is exactly a segment file name as seg_file_name writes it. */
 int seg_file_parse(const char *name, uint64_t *number);
@@ -257,6 +271,95 @@ static inline uint32_t pcursor_tf(const pcursor *c)
 /* Positions of the current document (ascending). */
 int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e);
 
+/* ---- segwrite.c: writing a segment's files ---------------------------- */
+
+/* The stored-articles file (.sto) being written. Records are appended to an
+ * open block, which is compressed and written as soon as it reaches 32 KiB,
+ * so memory holds one block plus the block index. memindex streams articles
+ * through it as they are added; merge_segments copies records into it.
+ * Transparent (like fout) so it can be embedded. */
+typedef struct stowriter {
+    fout f;
+    nd_buf block;      /* records of the open block */
+    uint32_t first;    /* first document of the open block */
+    uint32_t docs;     /* records added so far */
+    nd_buf index;      /* block index entries, as written to the file */
+    uint32_t n_blocks; /* blocks written */
+    nd_buf zbuf;       /* compressed block */
+    struct z_stream_s *zs; /* deflate state, reused from block to block */
+} stowriter;
+
+/* Creates dir/seg-<number>.sto (O_EXCL) and writes its header. On failure
+ * no file is left. */
+int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e);
+/* Appends the record of the next document: the six strings of d in SF_*
+ * order (d->f[i] may be NULL when d->len[i] is 0). ND_ENOMEM, ND_EIO,
+ * ND_ELIMIT. */
+int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e);
+/* Bytes of memory held by the buffers (not counting the deflate state, a
+ * constant of about 256 KiB once the first block is written). */
+size_t stowriter_bytes(const stowriter *w);
+/* Closes and unlinks an unfinished file and frees the buffers. Safe to call
+ * twice, and after segwriter_finish (it then only frees). */
+void stowriter_abort(stowriter *w);
+
+/* The per-document columns of the segment being written (the .col body).
+ * Borrowed by the segwriter until segwriter_finish or segwriter_abort. */
+typedef struct seg_columns {
+    uint32_t docs;
+    const uint8_t *lens[N_TEXT_FIELDS]; /* docs u32 (LE) per text field */
+    const uint8_t *dates;               /* docs i64 (LE) */
+    uint64_t sum_len[N_TEXT_FIELDS];
+} seg_columns;
+
+/* The writer of a segment's .tdx .doc .pos .col files: terms go in one at a
+ * time, in key order, with their decoded postings; it block-packs them, builds
+ * the skip tables (max_tf, min_len from the columns) and the dictionary.
+ * Memory: the encoded postings of one term plus the dictionary's block index. */
+typedef struct segwriter segwriter;
+
+/* Creates the .tdx .doc .pos .col files of segment `number` in dir (O_EXCL).
+ * On failure no file is left. */
+int segwriter_open(segwriter **out, const char *dir, uint64_t number, const seg_columns *cols,
+                   nd_err *e);
+/* Adds the next term. key = [field byte][term bytes], 2..ND_MAX_TERM_KEY
+ * bytes, strictly after the previous key in memcmp order. docs[0..df) are
+ * strictly ascending local ids < cols->docs, tfs[i] >= 1. For a text field
+ * pos holds, document after document, the tfs[i] strictly ascending absolute
+ * positions of each (sum of tfs values); NULL for keyword fields. The arrays
+ * are only read. A key out of order or bad postings: ND_EINVAL. Also
+ * ND_ENOMEM, ND_EIO. After a failure only segwriter_abort is allowed. */
+int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                   const uint32_t *docs, const uint32_t *tfs, const uint32_t *pos, nd_err *e);
+/* Completes the segment: the dictionary's block index and trailer, the
+ * columns, the last stored block and the stored block index (sto must hold
+ * cols->docs records), then every file's footer, fsync'd and closed in the
+ * order .tdx .doc .pos .col .sto; fills *meta. The directory is not synced
+ * (the commit does that). w is freed and sto released whether or not it
+ * succeeds; on failure every file of the segment, .sto included, is gone. */
+int segwriter_finish(segwriter *w, stowriter *sto, seg_meta *meta, nd_err *e);
+/* Frees w and removes its four files (the caller aborts its stowriter). */
+void segwriter_abort(segwriter *w);
+
+/* ---- merge.c: merging segments without re-analysis -------------------- */
+
+/* Writes segment `number` in dir holding the live documents (segment_deleted
+ * false) of srcs[0..n), in order - every live document of srcs[0], then of
+ * srcs[1], ... - renumbered densely from 0. Terms are merged from the
+ * sources' dictionaries and postings (a term left without live documents is
+ * dropped), stored records are copied as they are, field lengths and dates
+ * are copied and the length totals recomputed over the live documents. The
+ * result is the segment memindex would build from the same articles.
+ * Sources are read through the checked readers: damage is ND_ECORRUPT. Also
+ * ND_ENOMEM, ND_EIO, ND_ELIMIT (over ND_MAX_SEG_DOCS live documents).
+ * Memory: the largest merged term's postings, one stored block per side, and
+ * 16 bytes per live document (columns) plus 4 per document of a source with
+ * deletions. The sources are only read (they may be shared with readers).
+ * On success the files are fsync'd (not the directory) and *meta describes
+ * them; on failure no file of segment `number` remains. */
+int merge_segments(const char *dir, const segment *const *srcs, uint32_t n, uint64_t number,
+                   seg_meta *meta, nd_err *e);
+
 /* ---- snapshot.c: the segments of one commit, as nd_index ------------- */
 
 struct nd_index {
@@ -270,7 +373,9 @@ struct nd_index {
     uint64_t sum_len[N_TEXT_FIELDS];
 };
 
-int snapshot_open(nd_index *ix, const char *dir, int skip_crc, nd_err *e);
+/* Opens the last commit of dir. Segments that `prev` (may be NULL) already
+ * holds with the same checksums are not checksummed again. */
+int snapshot_open(nd_index *ix, const char *dir, int skip_crc, const nd_index *prev, nd_err *e);
 void snapshot_close(nd_index *ix);
 /* Segment holding global document number g; *local receives its local id. */
 uint32_t snapshot_locate(const nd_index *ix, uint64_t g, uint32_t *local);

@@ -1,9 +1,9 @@
 /*
- * manifest.c - the commit record. MANIFEST names the segments of the last
- * commit, with the size and footer CRC of each of their files, so a reader
- * knows exactly which bytes belong to the index. It is replaced atomically:
- * written to MANIFEST.tmp, fsync'd, renamed over MANIFEST, and the
- * directory fsync'd; segment files are durable before that starts.
+ * manifest.c - segment file names, the in-memory commit record (struct
+ * manifest) shared by the catalog and the readers, and read-only support
+ * for layout-1 indexes, whose commit record was a MANIFEST file naming the
+ * segments with the size and footer CRC of each of their files. New
+ * indexes keep their commits in the SQLite catalog (catalog.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,7 +44,7 @@ int seg_file_parse(const char *name, uint64_t *number)
     return 0;
 }
 
-int manifest_read(manifest *m, const char *dir, nd_err *e)
+int manifest_read_legacy(manifest *m, const char *dir, nd_err *e)
 {
     memset(m, 0, sizeof *m);
     char path[4096];
@@ -65,6 +65,7 @@ int manifest_read(manifest *m, const char *dir, nd_err *e)
         rc = err_set(e, ND_ECORRUPT, "%s: truncated", MANIFEST_NAME);
         goto out;
     }
+    m->legacy = 1;
     m->generation = ld_u64(p);
     m->next_seg = ld_u64(p + 8);
     m->n_segs = ld_u32(p + 16);
@@ -101,50 +102,35 @@ out:
     return rc;
 }
 
-int manifest_write(const manifest *m, const char *dir, nd_err *e)
+int manifest_copy(manifest *dst, const manifest *src)
 {
-    char tmp[4096], path[4096];
-    if (path_join(tmp, sizeof tmp, dir, MANIFEST_NAME ".tmp") ||
-        path_join(path, sizeof path, dir, MANIFEST_NAME))
-        return err_set(e, ND_EINVAL, "path too long: %s", dir);
-    unlink(tmp); /* a leftover of an interrupted commit */
-    fout f;
-    int rc = fout_open(&f, tmp, MAGIC, e);
-    if (rc)
-        return rc;
-    nd_buf b = {0};
-    rc = buf_put_u64(&b, m->generation) | buf_put_u64(&b, m->next_seg) |
-         buf_put_u32(&b, m->n_segs);
-    for (uint32_t i = 0; i < m->n_segs && !rc; i++) {
-        const seg_meta *s = &m->segs[i];
-        rc |= buf_put_u64(&b, s->number) | buf_put_u32(&b, s->docs);
-        for (int k = 0; k < FILE_KINDS; k++)
-            rc |= buf_put_u64(&b, s->size[k]) | buf_put_u32(&b, s->crc[k]);
+    *dst = *src;
+    dst->segs = calloc(src->n_segs ? src->n_segs : 1, sizeof *dst->segs);
+    if (!dst->segs) {
+        memset(dst, 0, sizeof *dst);
+        return ND_ENOMEM;
     }
-    if (rc) {
-        buf_free(&b);
-        fout_abort(&f);
-        return err_set(e, ND_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < src->n_segs; i++) {
+        dst->segs[i] = src->segs[i];
+        dst->segs[i].deleted = NULL;
+        if (src->segs[i].deleted) {
+            size_t words = ((size_t)src->segs[i].docs + 63) / 64;
+            dst->segs[i].deleted = malloc(words * 8);
+            if (!dst->segs[i].deleted) {
+                dst->n_segs = i;
+                manifest_free(dst);
+                return ND_ENOMEM;
+            }
+            memcpy(dst->segs[i].deleted, src->segs[i].deleted, words * 8);
+        }
     }
-    rc = fout_write(&f, b.data, b.len, e);
-    buf_free(&b);
-    if (rc) {
-        fout_abort(&f);
-        return rc;
-    }
-    rc = fout_finish(&f, NULL, e);
-    if (rc)
-        return rc;
-    if (rename(tmp, path) != 0) {
-        rc = err_set(e, ND_EIO, "%s: rename: %s", path, strerror(errno));
-        unlink(tmp);
-        return rc;
-    }
-    return fsync_dir(dir, e);
+    return ND_OK;
 }
 
 void manifest_free(manifest *m)
 {
+    for (uint32_t i = 0; m->segs && i < m->n_segs; i++)
+        free(m->segs[i].deleted);
     free(m->segs);
     memset(m, 0, sizeof *m);
 }

@@ -1,19 +1,39 @@
 /*
- * snapshot.c - one commit of an index, opened for reading: the manifest,
- * every segment it names, and the collection statistics (document count,
- * total field lengths) that BM25 needs across segments. A snapshot never
- * changes; a later commit is seen by opening a new one.
+ * snapshot.c - one commit of an index, opened for reading: the catalog's
+ * list of segments, every segment with its deletions, and the collection
+ * statistics (document count, total field lengths) that BM25 needs across
+ * segments. A snapshot never changes; a later commit is seen by opening a
+ * new one (nd_index_reopen reuses what it can).
+ *
+ * A writer removes the files of segments a new commit no longer names
+ * right after that commit. A reader maps every file when it opens, so it
+ * is not disturbed afterwards; if the files vanish between reading the
+ * catalog and mapping them, the catalog has moved on, and the open starts
+ * again with the newer commit.
  */
 #include <stdlib.h>
 
 #include "index/index.h"
 
-int snapshot_open(nd_index *ix, const char *dir, int skip_crc, nd_err *e)
+#define OPEN_RETRIES 20
+
+/* 1 if prev holds the same segment files (number and checksums) as m. */
+static int verified_before(const nd_index *prev, const seg_meta *m)
 {
-    memset(ix, 0, sizeof *ix);
-    if (strlen(dir) >= sizeof ix->dir)
-        return err_set(e, ND_EINVAL, "path too long: %s", dir);
-    strcpy(ix->dir, dir);
+    if (!prev)
+        return 0;
+    for (uint32_t i = 0; i < prev->man.n_segs; i++) {
+        const seg_meta *p = &prev->man.segs[i];
+        if (p->number == m->number && !memcmp(p->crc, m->crc, sizeof p->crc) &&
+            !memcmp(p->size, m->size, sizeof p->size))
+            return 1;
+    }
+    return 0;
+}
+
+static int open_once(nd_index *ix, const char *dir, int skip_crc, const nd_index *prev,
+                     nd_err *e)
+{
     int rc = manifest_read(&ix->man, dir, e);
     if (rc)
         return rc;
@@ -25,21 +45,54 @@ int snapshot_open(nd_index *ix, const char *dir, int skip_crc, nd_err *e)
         return err_set(e, ND_ENOMEM, "out of memory");
     }
     for (uint32_t i = 0; i < n; i++) {
-        rc = segment_open(&ix->segs[i], dir, &ix->man.segs[i], skip_crc, e);
+        seg_meta *m = &ix->man.segs[i];
+        rc = segment_open(&ix->segs[i], dir, m, skip_crc || verified_before(prev, m), e);
         if (rc) {
             /* segments after i were never opened; close the ones before */
+            for (uint32_t j = i; j < n; j++) {
+                free(ix->man.segs[j].deleted);
+                ix->man.segs[j].deleted = NULL;
+            }
             ix->man.n_segs = i;
             snapshot_close(ix);
             return rc;
         }
+        /* the segment owns its deletions from here on */
+        segment *s = &ix->segs[i];
+        s->deleted = m->deleted;
+        s->n_deleted = m->n_deleted;
+        s->meta.deleted = NULL;
+        m->deleted = NULL;
         ix->base[i] = ix->docs;
-        ix->docs += ix->segs[i].docs;
-        ix->live_docs += ix->segs[i].docs - ix->segs[i].n_deleted;
+        ix->docs += s->docs;
+        ix->live_docs += s->docs - s->n_deleted;
         for (int f = 0; f < N_TEXT_FIELDS; f++)
-            ix->sum_len[f] += ix->segs[i].sum_len[f];
+            ix->sum_len[f] += s->sum_len[f];
     }
     ix->base[n] = ix->docs;
     return ND_OK;
+}
+
+int snapshot_open(nd_index *ix, const char *dir, int skip_crc, const nd_index *prev, nd_err *e)
+{
+    memset(ix, 0, sizeof *ix);
+    if (strlen(dir) >= sizeof ix->dir)
+        return err_set(e, ND_EINVAL, "path too long: %s", dir);
+    int rc = ND_OK;
+    for (int attempt = 0; attempt < OPEN_RETRIES; attempt++) {
+        uint64_t before = 0, after = 0;
+        if (manifest_generation(dir, &before, e) != ND_OK)
+            before = 0;
+        memset(ix, 0, sizeof *ix);
+        strcpy(ix->dir, dir);
+        rc = open_once(ix, dir, skip_crc, prev, e);
+        if (rc == ND_OK || rc == ND_ENOMEM || rc == ND_ENOTFOUND)
+            return rc;
+        /* a commit in between may have replaced the segments: try again */
+        if (manifest_generation(dir, &after, e) != ND_OK || after == before)
+            return rc;
+    }
+    return rc;
 }
 
 void snapshot_close(nd_index *ix)

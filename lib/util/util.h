@@ -122,6 +122,28 @@ static inline int size_mul(size_t a, size_t b, size_t *out)
 /* 64-bit hash of a byte string (FNV-1a variant with a final mix). */
 uint64_t hash_bytes(const void *p, size_t n);
 
+/* ---- strmap.c: byte-string keys to u64 values -------------------------- */
+
+/* An open-addressing hash map that copies its keys. Zero-initialise. */
+typedef struct nd_strmap {
+    uint32_t *slots;   /* entry index + 1, 0 = empty */
+    uint32_t n_slots;  /* power of two */
+    struct strmap_entry *e;
+    uint32_t n, cap;
+    nd_buf keys;
+} nd_strmap;
+
+/* Sets key -> v. *old receives the previous value (or is untouched) and the
+ * return is 1 if the key was there, 0 if added, ND_ENOMEM on failure. */
+int strmap_put(nd_strmap *m, const void *key, size_t len, uint64_t v, uint64_t *old);
+/* 1 and *v if present, else 0. */
+int strmap_get(const nd_strmap *m, const void *key, size_t len, uint64_t *v);
+uint32_t strmap_count(const nd_strmap *m);
+/* Entry i (0 <= i < count), in insertion order. */
+void strmap_at(const nd_strmap *m, uint32_t i, const uint8_t **key, size_t *len, uint64_t *v);
+size_t strmap_bytes(const nd_strmap *m);
+void strmap_clear(nd_strmap *m); /* forgets every entry, frees the memory */
+
 /* ---- file.c: files, durability, mapping ------------------------------- */
 
 /* CRC32 (zlib polynomial) of n bytes, continuing from `crc` (start at 0). */
