@@ -221,8 +221,9 @@ static void test_cli_usage_and_exit_codes(void **state)
 {
     (void)state;
     char *out = NULL, *err = NULL;
-    const char *helps[] = {"--help", "index --help", "query --help", "stats --help"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *helps[] = {"--help",       "index --help",  "query --help",
+                           "stats --help", "delete --help", "merge --help"};
+    for (size_t i = 0; i < 6; i++) {
         assert_int_equal(run(&out, NULL, "'%s' %s", ND_SEARCH_BIN, helps[i]), 0);
         assert_non_null(strstr(out, "usage: search"));
         free(out);
@@ -241,11 +242,6 @@ static void test_cli_usage_and_exit_codes(void **state)
     /* a query with nothing searchable */
     assert_int_equal(run(NULL, &err, "'%s' query '%s' '...'", ND_SEARCH_BIN, index_dir), 3);
     free(err);
-    /* indexing into an existing index needs --append */
-    assert_int_equal(run(NULL, &err, "'%s' index '%s' '%s'", ND_SEARCH_BIN, index_dir, SAMPLE),
-                     2);
-    assert_non_null(strstr(err, "--append"));
-    free(err);
     /* a missing input file */
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/missing-input", tmp);
@@ -253,6 +249,55 @@ static void test_cli_usage_and_exit_codes(void **state)
                      1);
     assert_non_null(strstr(err, "nope.jsonl"));
     free(err);
+}
+
+/* Appending upserts by id; delete and merge; stats lists the segments. */
+static void test_cli_lifecycle(void **state)
+{
+    (void)state;
+    char file[4200], *out = NULL, *err = NULL;
+    snprintf(file, sizeof file, "%s/more.jsonl", tmp);
+    const char *text = "{\"id\": \"reuters21578-1\", \"title\": \"Replaced cocoa story\","
+                       " \"body\": \"zanzibarian correction\"}\n"
+                       "{\"id\": \"new-1\", \"body\": \"zanzibarian addition\"}\n";
+    tu_write_file(file, text, strlen(text));
+    assert_int_equal(run(&out, NULL, "'%s' index '%s' '%s'", ND_SEARCH_BIN, index_dir, file), 0);
+    assert_non_null(strstr(out, "docs indexed   2\n"));
+    free(out);
+    assert_int_equal(run(&out, NULL, "'%s' stats '%s' --json", ND_SEARCH_BIN, index_dir), 0);
+    assert_non_null(strstr(out, "{\"documents\":16001,\"segments\":2,"));
+    assert_non_null(strstr(out, "\"deleted\":1,"));
+    assert_non_null(strstr(out, "\"generation\":2,"));
+    free(out);
+    assert_int_equal(run(&out, NULL, "'%s' query '%s' zanzibarian --json", ND_SEARCH_BIN,
+                         index_dir),
+                     0);
+    assert_non_null(strstr(out, "\"total_hits\":2,"));
+    assert_non_null(strstr(out, "Replaced cocoa story"));
+    free(out);
+    /* delete two ids (one absent), then merge to one segment */
+    assert_int_equal(run(&out, NULL, "'%s' delete '%s' new-1 no-such-id", ND_SEARCH_BIN,
+                         index_dir),
+                     0);
+    free(out);
+    assert_int_equal(run(&out, NULL, "'%s' query '%s' zanzibarian --json", ND_SEARCH_BIN,
+                         index_dir),
+                     0);
+    assert_non_null(strstr(out, "\"total_hits\":1,"));
+    free(out);
+    assert_int_equal(run(&out, &err, "'%s' merge '%s' --max-segments 1", ND_SEARCH_BIN,
+                         index_dir),
+                     0);
+    free(out);
+    free(err);
+    assert_int_equal(run(&out, NULL, "'%s' stats '%s'", ND_SEARCH_BIN, index_dir), 0);
+    assert_non_null(strstr(out, "documents   16000\n"));
+    assert_non_null(strstr(out, "segments    1\n"));
+    free(out);
+    assert_int_equal(run(NULL, NULL, "'%s' merge '%s/none'", ND_SEARCH_BIN, tmp), 4);
+    assert_int_equal(run(NULL, NULL, "'%s' delete '%s'", ND_SEARCH_BIN, index_dir), 2);
+    assert_int_equal(run(&out, NULL, "'%s' delete --help", ND_SEARCH_BIN), 0);
+    free(out);
 }
 
 int main(void)
@@ -264,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_cli_bad_lines),
         cmocka_unit_test(test_cli_truncated_gzip),
         cmocka_unit_test(test_cli_usage_and_exit_codes),
+        cmocka_unit_test(test_cli_lifecycle),
     };
     return cmocka_run_group_tests_name("cli", tests, setup, teardown);
 }
