@@ -91,8 +91,9 @@ int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len)
     return query_date_period(first, last, s, len);
 }
 
+/* Fills hit slot i from entry te. */
 static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_entry *te,
-                   int with_snippet)
+                   size_t i, int with_snippet)
 {
     nd_index *ix = s->ix;
     uint32_t local, si = snapshot_locate(ix, te->doc, &local);
@@ -104,7 +105,7 @@ static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_en
     int rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err);
     if (rc)
         return rc;
-    hit_rec *r = &h->h[h->n];
+    hit_rec *r = &h->h[i];
     memset(r, 0, sizeof *r);
     r->score = te->score;
     r->date = segment_date(seg, local);
@@ -129,8 +130,19 @@ static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_en
             buf_append(&h->marks, s->marks.data, s->marks.len))
             return err_set(&s->err, ND_ENOMEM, "out of memory");
     }
-    h->n++;
     return ND_OK;
+}
+
+/* A hit to fetch: its rank and its document. */
+typedef struct fetch {
+    uint64_t doc;
+    size_t rank;
+} fetch;
+
+static int cmp_fetch(const void *a, const void *b)
+{
+    const fetch *x = a, *y = b;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
 static int check_opts(nd_search *s, const nd_search_opts *o, size_t k)
@@ -188,7 +200,7 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
         goto fail;
     }
     h->facet_mask = o.facets;
-    exec_opts eo = {&o.bm25, o.since, o.until, o.count_only};
+    exec_opts eo = {&o.bm25, o.since, o.until, o.count_only || k + o.offset == 0};
     off = QUERY_NO_OFFSET;
     rc = exec_search(s->ix, &q, &eo, &top, h->fc, &h->total, &s->err, &off);
     if (rc) {
@@ -205,9 +217,22 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
         rc = err_set(&s->err, ND_ENOMEM, "out of memory");
         goto fail;
     }
+    /* stored articles are read in document order, so each compressed block
+     * is inflated once however the hits are ranked */
+    fetch *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        rc = err_set(&s->err, ND_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++)
-        if ((rc = add_hit(s, h, &st, &top.e[o.offset + i], o.snippets)))
-            goto fail;
+        order[i] = (fetch){top.e[o.offset + i].doc, i};
+    qsort(order, n, sizeof *order, cmp_fetch);
+    for (size_t j = 0; j < n && !rc; j++)
+        rc = add_hit(s, h, &st, &top.e[o.offset + order[j].rank], order[j].rank, o.snippets);
+    free(order);
+    if (rc)
+        goto fail;
+    h->n = n;
     snippet_terms_free(&st);
     topk_free(&top);
     query_free(&q);

@@ -353,7 +353,7 @@ void segwriter_abort(segwriter *w);
  * Sources are read through the checked readers: damage is ND_ECORRUPT. Also
  * ND_ENOMEM, ND_EIO, ND_ELIMIT (over ND_MAX_SEG_DOCS live documents).
  * Memory: the largest merged term's postings, one stored block per side, and
- * 16 bytes per live document (columns) plus 4 per document of a source with
+ * 20 bytes per live document (columns) plus 4 per document of a source with
  * deletions. The sources are only read (they may be shared with readers).
  * On success the files are fsync'd (not the directory) and *meta describes
  * them; on failure no file of segment `number` remains. */

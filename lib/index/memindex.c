@@ -3,26 +3,15 @@
  * they arrive; each term's postings (document gaps, frequencies, position
  * gaps) are appended to a compact varint stream of its own, the per-field
  * lengths and dates go to column arrays, and the stored copy of each
- * article is compressed straight to the segment's .sto file, so memory
- * holds postings only. memindex_finish sorts the terms and writes the
- * dictionary, block-packed postings, positions and columns.
+ * article is compressed straight to the segment's .sto file (a stowriter),
+ * so memory holds postings only. memindex_finish sorts the terms, decodes
+ * each one's stream and hands it to the segment writer (segwrite.c), which
+ * owns every byte of the files.
  */
-#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
-#include <zlib.h>
 
 #include "analysis/analysis.h"
 #include "index/index.h"
-
-#define STORED_BLOCK_TARGET (32u << 10) /* uncompressed bytes per stored block */
-#define TERMS_PER_TBLOCK 32
-
-static const char MAGIC_TDX[4] = {'N', 'D', 'T', 'D'};
-static const char MAGIC_DOC[4] = {'N', 'D', 'P', 'O'};
-static const char MAGIC_POS[4] = {'N', 'D', 'P', 'S'};
-static const char MAGIC_COL[4] = {'N', 'D', 'C', 'L'};
-static const char MAGIC_STO[4] = {'N', 'D', 'S', 'T'};
 
 /* One distinct (field, term) of the segment being built. */
 typedef struct mterm {
@@ -60,12 +49,7 @@ struct memindex {
     nd_buf seqs; /* u64 per document, native order: never written to disk */
     uint64_t sum_len[N_TEXT_FIELDS];
     /* stored articles */
-    fout sto;
-    nd_buf sblock;  /* records of the open block */
-    uint32_t sblock_first;
-    nd_buf sindex;  /* block index entries, as written to the file */
-    uint32_t n_sblocks;
-    nd_buf zbuf;
+    stowriter sto;
 };
 
 static int oom(memindex *mi)
@@ -91,10 +75,7 @@ int memindex_open(memindex **out, const char *dir, uint64_t number, nd_err *e)
         free(mi);
         return err_set(e, ND_ENOMEM, "out of memory");
     }
-    char name[64], path[4200];
-    seg_file_name(name, sizeof name, number, 4);
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = fout_open(&mi->sto, path, MAGIC_STO, e);
+    int rc = stowriter_open(&mi->sto, dir, number, e);
     if (rc) {
         free(mi->slots);
         free(mi);
@@ -113,8 +94,7 @@ size_t memindex_bytes(const memindex *mi)
 {
     size_t n = sizeof *mi + mi->post_bytes + (size_t)mi->terms_cap * sizeof(mterm) +
                (size_t)mi->n_slots * 4 + mi->keys.cap + mi->occ_cap * 8 + mi->dates.cap +
-               mi->seqs.cap +
-               mi->sblock.cap + mi->sindex.cap + mi->zbuf.cap;
+               mi->seqs.cap + stowriter_bytes(&mi->sto);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
     return n;
@@ -316,47 +296,11 @@ static int index_keyword(memindex *mi, nd_analyzer *an, int field, const char *s
     return ND_OK;
 }
 
-static int flush_stored_block(memindex *mi, nd_err *e)
-{
-    if (mi->sblock.len == 0)
-        return ND_OK;
-    uLong bound = compressBound((uLong)mi->sblock.len);
-    buf_reset(&mi->zbuf);
-    if (mi->sblock.len > UINT32_MAX || bound > UINT32_MAX)
-        return err_set(e, ND_ELIMIT, "stored article over 4 GiB");
-    if (buf_reserve(&mi->zbuf, bound))
-        return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
-    uLongf zlen = bound;
-    if (compress2(mi->zbuf.data, &zlen, mi->sblock.data, (uLong)mi->sblock.len,
-                  Z_DEFAULT_COMPRESSION) != Z_OK)
-        return err_set(e, ND_ENOMEM, "zlib failed compressing stored articles");
-    uint64_t off = fout_tell(&mi->sto);
-    int rc = fout_write(&mi->sto, mi->zbuf.data, zlen, e);
-    if (rc)
-        return rc;
-    if (buf_put_u64(&mi->sindex, off) || buf_put_u32(&mi->sindex, (uint32_t)zlen) ||
-        buf_put_u32(&mi->sindex, (uint32_t)mi->sblock.len) ||
-        buf_put_u32(&mi->sindex, mi->sblock_first))
-        return err_set(e, ND_ENOMEM, "out of memory");
-    mi->n_sblocks++;
-    buf_reset(&mi->sblock);
-    return ND_OK;
-}
-
 static int store_doc(memindex *mi, const nd_doc *d)
 {
-    if (mi->sblock.len == 0)
-        mi->sblock_first = mi->docs;
-    const char *f[SF_COUNT] = {d->id, d->title, d->body, d->source, d->url, d->lang};
-    size_t n[SF_COUNT] = {d->id_len,     d->title_len, d->body_len,
-                          d->source_len, d->url_len,   d->lang_len};
-    for (int i = 0; i < SF_COUNT; i++) {
-        if (buf_put_varint(&mi->sblock, n[i]) || buf_append(&mi->sblock, f[i], n[i]))
-            return oom(mi);
-    }
-    if (mi->sblock.len >= STORED_BLOCK_TARGET)
-        return flush_stored_block(mi, mi->err);
-    return ND_OK;
+    stored_doc r = {{d->id, d->title, d->body, d->source, d->url, d->lang},
+                    {d->id_len, d->title_len, d->body_len, d->source_len, d->url_len, d->lang_len}};
+    return stowriter_add(&mi->sto, &r, mi->err);
 }
 
 /* The id as a term of its own, byte for byte. */
@@ -420,12 +364,11 @@ static int cmp_key(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Scratch for encoding one term. */
-typedef struct enc {
+/* One term's postings, decoded for the segment writer. */
+typedef struct decoded {
     uint32_t *docs, *tfs, *pos;
     size_t docs_cap, tfs_cap, pos_cap;
-    nd_buf skip, blocks, posbuf, tmp;
-} enc;
+} decoded;
 
 static int grow_u32(uint32_t **p, size_t *cap, size_t need)
 {
@@ -442,9 +385,9 @@ static int grow_u32(uint32_t **p, size_t *cap, size_t need)
     return ND_OK;
 }
 
-/* Decodes a term's in-memory stream into enc arrays; *n_pos = positions. The
- * stream was written by post_add in this process, so it is trusted. */
-static int decode_term(const mterm *m, int with_pos, enc *x, size_t *n_pos)
+/* Decodes a term's in-memory stream into absolute documents and positions.
+ * The stream was written by post_add in this process, so it is trusted. */
+static int decode_term(const mterm *m, int with_pos, decoded *x)
 {
     if (grow_u32(&x->docs, &x->docs_cap, m->df) || grow_u32(&x->tfs, &x->tfs_cap, m->df))
         return ND_ENOMEM;
@@ -470,118 +413,13 @@ static int decode_term(const mterm *m, int with_pos, enc *x, size_t *n_pos)
             }
         }
     }
-    *n_pos = np;
     return ND_OK;
 }
 
-/* Encodes the decoded term into x->skip / x->blocks / x->posbuf. */
-static int encode_term(memindex *mi, int field, uint32_t df, int with_pos, enc *x)
-{
-    buf_reset(&x->skip);
-    buf_reset(&x->blocks);
-    buf_reset(&x->posbuf);
-    uint32_t nb = (df + ND_BLOCK - 1) / ND_BLOCK;
-    uint32_t prev_doc = UINT32_MAX; /* "-1": the first gap - 1 is the doc itself */
-    uint32_t prev_last = 0;
-    size_t pos_i = 0;
-    uint32_t vals[ND_BLOCK];
-    uint8_t packed[ND_BLOCK * 4];
-    for (uint32_t b = 0; b < nb; b++) {
-        uint32_t lo = b * ND_BLOCK, n = df - lo < ND_BLOCK ? df - lo : ND_BLOCK;
-        size_t start = x->blocks.len, pstart = x->posbuf.len;
-        uint32_t max_tf = 0, min_len = UINT32_MAX;
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t tf = x->tfs[lo + i], d = x->docs[lo + i];
-            if (tf > max_tf)
-                max_tf = tf;
-            uint32_t len = field < N_TEXT_FIELDS ? ld_u32(mi->lens[field].data + (size_t)d * 4) : 1;
-            if (len < min_len)
-                min_len = len;
-        }
-        if (n == ND_BLOCK) {
-            for (uint32_t i = 0; i < n; i++) {
-                vals[i] = x->docs[lo + i] - prev_doc - 1;
-                prev_doc = x->docs[lo + i];
-            }
-            unsigned bits = bits_needed(vals, n);
-            bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&x->blocks, (uint8_t)bits) ||
-                buf_append(&x->blocks, packed, 16 * bits))
-                return ND_ENOMEM;
-            for (uint32_t i = 0; i < n; i++)
-                vals[i] = x->tfs[lo + i] - 1;
-            bits = bits_needed(vals, n);
-            bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&x->blocks, (uint8_t)bits) ||
-                buf_append(&x->blocks, packed, 16 * bits))
-                return ND_ENOMEM;
-        } else {
-            for (uint32_t i = 0; i < n; i++) {
-                uint32_t d = x->docs[lo + i], tf = x->tfs[lo + i];
-                uint64_t v = ((uint64_t)(d - prev_doc - 1) << 1) | (tf == 1);
-                prev_doc = d;
-                if (buf_put_varint(&x->blocks, v) || (tf != 1 && buf_put_varint(&x->blocks, tf - 1)))
-                    return ND_ENOMEM;
-            }
-        }
-        if (with_pos) {
-            size_t np = 0;
-            for (uint32_t i = 0; i < n; i++)
-                np += x->tfs[lo + i];
-            /* gaps within each document; the first is the absolute position */
-            for (uint32_t i = 0, k = 0; i < n; i++) {
-                uint32_t prev = 0;
-                for (uint32_t j = 0; j < x->tfs[lo + i]; j++, k++) {
-                    uint32_t p = x->pos[pos_i + k];
-                    x->pos[pos_i + k] = p - prev;
-                    prev = p;
-                }
-            }
-            buf_reset(&x->tmp);
-            if (buf_reserve(&x->tmp, seq_bound(np)))
-                return ND_ENOMEM;
-            size_t w = seq_encode(x->tmp.data, x->pos + pos_i, np);
-            if (buf_append(&x->posbuf, x->tmp.data, w))
-                return ND_ENOMEM;
-            pos_i += np;
-        }
-        if (nb > 1) {
-            uint32_t last = x->docs[lo + n - 1];
-            if (buf_put_varint(&x->skip, last - prev_last) ||
-                buf_put_varint(&x->skip, x->blocks.len - start) ||
-                buf_put_varint(&x->skip, x->posbuf.len - pstart) ||
-                buf_put_varint(&x->skip, max_tf) || buf_put_varint(&x->skip, min_len))
-                return ND_ENOMEM;
-            prev_last = last;
-        }
-    }
-    return ND_OK;
-}
-
-static void enc_free(enc *x)
-{
-    free(x->docs);
-    free(x->tfs);
-    free(x->pos);
-    buf_free(&x->skip);
-    buf_free(&x->blocks);
-    buf_free(&x->posbuf);
-    buf_free(&x->tmp);
-}
-
-static int open_out(memindex *mi, fout *f, int kind, const char magic[4], nd_err *e)
-{
-    char name[64], path[4200];
-    seg_file_name(name, sizeof name, mi->number, kind);
-    snprintf(path, sizeof path, "%s/%s", mi->dir, name);
-    return fout_open(f, path, magic, e);
-}
-
-static int write_terms(memindex *mi, fout *tdx, fout *doc, fout *pos, nd_err *e)
+static int write_terms(memindex *mi, segwriter *sw, nd_err *e)
 {
     sorted_term *st = malloc(((size_t)mi->n_terms + 1) * sizeof *st);
-    nd_buf tindex = {0};
-    enc x = {0};
+    decoded x = {0};
     int rc = ND_OK;
     if (!st) {
         rc = err_set(e, ND_ENOMEM, "out of memory sorting terms");
@@ -593,82 +431,27 @@ static int write_terms(memindex *mi, fout *tdx, fout *doc, fout *pos, nd_err *e)
         st[t].id = t;
     }
     qsort(st, mi->n_terms, sizeof *st, cmp_key);
-    uint32_t n_tblocks = 0;
-    const uint8_t *prev = NULL;
-    uint32_t prev_len = 0;
     for (uint32_t i = 0; i < mi->n_terms; i++) {
         mterm *m = &mi->terms[st[i].id];
-        int field = st[i].key[0];
-        int with_pos = field < N_TEXT_FIELDS;
-        size_t np;
-        if (decode_term(m, with_pos, &x, &np) || encode_term(mi, field, m->df, with_pos, &x)) {
+        int with_pos = st[i].key[0] < N_TEXT_FIELDS;
+        if (decode_term(m, with_pos, &x)) {
             rc = err_set(e, ND_ENOMEM, "out of memory writing postings");
             goto out;
         }
-        uint64_t doc_off = fout_tell(doc), pos_off = fout_tell(pos);
-        if ((rc = fout_write(doc, x.skip.data, x.skip.len, e)) ||
-            (rc = fout_write(doc, x.blocks.data, x.blocks.len, e)) ||
-            (rc = fout_write(pos, x.posbuf.data, x.posbuf.len, e)))
+        if ((rc = segwriter_term(sw, st[i].key, st[i].len, m->df, x.docs, x.tfs,
+                                 with_pos ? x.pos : NULL, e)))
             goto out;
-        uint32_t shared = 0;
-        if (i % TERMS_PER_TBLOCK == 0) {
-            /* a new dictionary block: full first key, absolute offsets */
-            if (buf_put_u64(&tindex, fout_tell(tdx)) || buf_put_varint(&tindex, st[i].len) ||
-                buf_append(&tindex, st[i].key, st[i].len)) {
-                rc = err_set(e, ND_ENOMEM, "out of memory");
-                goto out;
-            }
-            n_tblocks++;
-            if ((rc = fout_varint(tdx, doc_off, e)) || (rc = fout_varint(tdx, pos_off, e)))
-                goto out;
-        } else {
-            uint32_t lim = prev_len < st[i].len ? prev_len : st[i].len;
-            while (shared < lim && prev[shared] == st[i].key[shared])
-                shared++;
-        }
-        if ((rc = fout_varint(tdx, shared, e)) ||
-            (rc = fout_varint(tdx, st[i].len - shared, e)) ||
-            (rc = fout_write(tdx, st[i].key + shared, st[i].len - shared, e)) ||
-            (rc = fout_varint(tdx, m->df, e)) || (rc = fout_varint(tdx, m->cf - m->df, e)) ||
-            (rc = fout_varint(tdx, x.skip.len + x.blocks.len, e)) ||
-            (rc = fout_varint(tdx, x.posbuf.len, e)))
-            goto out;
-        prev = st[i].key;
-        prev_len = st[i].len;
         /* the in-memory stream is no longer needed */
         free(m->post);
         mi->post_bytes -= m->cap;
         m->post = NULL;
         m->cap = m->len = 0;
     }
-    uint64_t index_off = fout_tell(tdx);
-    uint8_t trailer[24];
-    st_u64(trailer, mi->n_terms);
-    st_u64(trailer + 8, index_off);
-    st_u32(trailer + 16, n_tblocks);
-    st_u32(trailer + 20, TERMS_PER_TBLOCK);
-    if ((rc = fout_write(tdx, tindex.data, tindex.len, e)) ||
-        (rc = fout_write(tdx, trailer, sizeof trailer, e)))
-        goto out;
 out:
     free(st);
-    buf_free(&tindex);
-    enc_free(&x);
-    return rc;
-}
-
-static int write_columns(memindex *mi, fout *col, nd_err *e)
-{
-    uint8_t h[8 + 8 * N_TEXT_FIELDS];
-    st_u32(h, mi->docs);
-    st_u32(h + 4, N_TEXT_FIELDS);
-    for (int f = 0; f < N_TEXT_FIELDS; f++)
-        st_u64(h + 8 + 8 * f, mi->sum_len[f]);
-    int rc = fout_write(col, h, sizeof h, e);
-    for (int f = 0; f < N_TEXT_FIELDS && !rc; f++)
-        rc = fout_write(col, mi->lens[f].data, mi->lens[f].len, e);
-    if (!rc)
-        rc = fout_write(col, mi->dates.data, mi->dates.len, e);
+    free(x.docs);
+    free(x.tfs);
+    free(x.pos);
     return rc;
 }
 
@@ -685,9 +468,7 @@ static void free_mem(memindex *mi)
         buf_free(&mi->lens[f]);
     buf_free(&mi->dates);
     buf_free(&mi->seqs);
-    buf_free(&mi->sblock);
-    buf_free(&mi->sindex);
-    buf_free(&mi->zbuf);
+    stowriter_abort(&mi->sto); /* after a finish: only frees */
     free(mi);
 }
 
@@ -698,52 +479,26 @@ int memindex_finish(memindex *mi, seg_meta *meta, nd_buf *seqs, nd_err *e)
         *seqs = mi->seqs;
         memset(&mi->seqs, 0, sizeof mi->seqs);
     }
-    fout f[FILE_KINDS];
-    const char *magic[FILE_KINDS] = {MAGIC_TDX, MAGIC_DOC, MAGIC_POS, MAGIC_COL, MAGIC_STO};
-    int opened = 0, rc;
     memset(meta, 0, sizeof *meta);
     meta->number = mi->number;
     meta->docs = mi->docs;
-    /* stored articles: last block, block index, block count */
-    if ((rc = flush_stored_block(mi, e)) ||
-        (rc = fout_write(&mi->sto, mi->sindex.data, mi->sindex.len, e)))
-        goto fail;
-    uint8_t nb[4];
-    st_u32(nb, mi->n_sblocks);
-    if ((rc = fout_write(&mi->sto, nb, 4, e)))
-        goto fail;
-    f[4] = mi->sto;
-    mi->sto.fd = -1;
-    memset(&mi->sto.buf, 0, sizeof mi->sto.buf);
-    for (opened = 0; opened < 4; opened++)
-        if ((rc = open_out(mi, &f[opened], opened, magic[opened], e)))
-            goto fail_files;
-    opened = FILE_KINDS;
-    if ((rc = write_terms(mi, &f[0], &f[1], &f[2], e)) || (rc = write_columns(mi, &f[3], e)))
-        goto fail_files;
-    for (int k = 0; k < FILE_KINDS; k++) {
-        meta->size[k] = fout_tell(&f[k]) + FRAME_FOOTER;
-        if ((rc = fout_finish(&f[k], &meta->crc[k], e))) {
-            for (int j = k + 1; j < FILE_KINDS; j++)
-                fout_abort(&f[j]);
-            /* earlier files are complete but unreferenced: remove them */
-            for (int j = 0; j < k; j++)
-                unlink(f[j].path);
-            free_mem(mi);
-            return rc;
-        }
+    seg_columns cols;
+    memset(&cols, 0, sizeof cols);
+    cols.docs = mi->docs;
+    for (int f = 0; f < N_TEXT_FIELDS; f++) {
+        cols.lens[f] = mi->lens[f].data;
+        cols.sum_len[f] = mi->sum_len[f];
     }
-    free_mem(mi);
-    return ND_OK;
-fail_files:
-    for (int k = 0; k < opened && k < 4; k++)
-        fout_abort(&f[k]);
-    fout_abort(&f[4]);
-    free_mem(mi);
-    return rc;
-fail:
-    fout_abort(&mi->sto);
-    free_mem(mi);
+    cols.dates = mi->dates.data;
+    segwriter *sw;
+    int rc = segwriter_open(&sw, mi->dir, mi->number, &cols, e);
+    if (!rc) {
+        if ((rc = write_terms(mi, sw, e)))
+            segwriter_abort(sw);
+        else
+            rc = segwriter_finish(sw, &mi->sto, meta, e);
+    }
+    free_mem(mi); /* removes the .sto file if it was not finished */
     return rc;
 }
 
@@ -751,6 +506,5 @@ void memindex_abort(memindex *mi)
 {
     if (!mi)
         return;
-    fout_abort(&mi->sto);
     free_mem(mi);
 }

@@ -1,175 +1,957 @@
 /*
- * exec.c - query evaluation, document at a time. For each segment, one
- * postings cursor per (query term, field); the smallest current document
- * of the positive cursors is the next candidate, its BM25 score is summed
- * over the cursors on it, required and excluded terms are checked, and the
- * match goes to the top-k heap. Statistics (N, df, average lengths) are
- * those of the whole snapshot, so a document scores the same whatever
- * segment holds it.
+ * exec.c - query evaluation, document at a time, over a tree of iterators.
+ *
+ * First every word of the query is looked up once in every segment (and
+ * every prefix expanded there), so document frequencies - and BM25's idf -
+ * are those of the whole snapshot and a document scores the same whatever
+ * segment holds it. Then, segment by segment, the clause tree becomes a
+ * tree of iterators that share one small interface: advance to the first
+ * matching document >= a target, and score the current one.
+ *
+ *   term     one postings cursor (one word in one field)
+ *   or       a heap of children: the smallest current document wins
+ *   and      leapfrog over the required children; optional ones only add
+ *            to the score; excluded ones are checked at each candidate
+ *   phrase   the doc-id intersection of its words, then their positions
+ *            (phrase.c) - positions are only decoded for documents that
+ *            have every word
+ *   date     a forward scan of the date column
+ *   all      every document (the base of a group of exclusions only)
+ *
+ * Each iterator only moves forward, so a segment costs at most its postings
+ * plus, for date filters and exclusion-only groups, one pass over its
+ * documents. Deleted documents and the search's date bounds are checked at
+ * the top, before a match is counted, faceted or scored.
  */
 #include <stdlib.h>
 
 #include "query/query.h"
 
-/* The fields a bare term searches, and their weights come from nd_bm25. */
-static const int SCORED_FIELDS[2] = {FIELD_TITLE, FIELD_BODY};
-#define N_SCORED 2
+/* ---- the iterator ------------------------------------------------------------ */
+
+enum { IT_ALL, IT_TERM, IT_DATE, IT_OR, IT_AND, IT_PHRASE };
+
+typedef struct qit qit;
+struct qit {
+    int kind;     /* IT_* */
+    int started;  /* advanced at least once */
+    int unscored; /* required but not scored (filters) */
+    uint32_t doc; /* current match, ND_NO_DOC when exhausted */
+    uint64_t cost; /* estimated matches: the cheapest required child leads */
+    /* IT_TERM */
+    pcursor *pc;
+    int field;
+    double wi; /* field weight * idf * boost */
+    /* IT_DATE */
+    int64_t lo, hi;
+    /* IT_AND: req (leapfrog), opt (score only), neg (excluded);
+     * IT_OR: opt (heap), neg; IT_PHRASE: req = the distinct words */
+    qit **req, **opt, **neg;
+    uint32_t n_req, n_opt, n_neg;
+    uint32_t *heap; /* IT_OR: indexes into opt, smallest doc first */
+    int heap_ready;
+    /* IT_PHRASE */
+    uint32_t *pmap; /* phrase word -> index in req */
+    uint32_t *qpos; /* phrase word -> position after the first word */
+    uint32_t *need; /* distinct word -> times it occurs in the phrase */
+    uint32_t n_pterms;
+    uint32_t slop;
+};
+
+/* ---- slots: one (field, word) looked up in every segment ---------------- */
 
 typedef struct slot {
-    uint32_t term;      /* index into q->terms */
     int field;
-    double weight_idf;  /* field weight * idf */
-    uint64_t df;        /* over the snapshot */
+    uint32_t woff, wlen; /* word bytes in ectx.words */
+    uint64_t df;         /* over the snapshot */
+    double wi;           /* field weight * idf * boost */
 } slot;
+
+typedef struct ectx {
+    const nd_index *ix;
+    const query *q;
+    const exec_opts *o;
+    nd_err *e;
+    size_t *err_off;
+    uint32_t nseg;
+    nd_buf words;
+    slot *slots;
+    uint32_t n_slots, cap_slots;
+    term_info *tis;    /* [slot * nseg + segment] */
+    uint8_t *present;  /* same shape */
+    uint32_t *node_slot; /* first slot of each query node */
+    uint32_t *node_end;  /* one past its last slot */
+    uint32_t expanded;
+    double avglen[N_TEXT_FIELDS];
+    /* the current segment */
+    const segment *seg;
+    uint32_t si;
+    qit **its;
+    size_t n_its, cap_its;
+    phrase_scratch ps;
+    const uint32_t **lists; /* phrase positions scratch, ND_MAX_QUERY_TERMS each */
+    uint32_t *lens;
+} ectx;
+
+static int nomem(ectx *c)
+{
+    return err_set(c->e, ND_ENOMEM, "out of memory");
+}
 
 static double field_weight(const nd_bm25 *p, int field)
 {
-    return field == FIELD_TITLE ? p->title_weight : p->body_weight;
+    switch (field) {
+    case FIELD_TITLE:
+        return p->title_weight;
+    case FIELD_BODY:
+        return p->body_weight;
+    case FIELD_URL:
+        return 1.0;
+    default:
+        return 0.0; /* keyword filters never score */
+    }
 }
 
-static void make_key(uint8_t *key, size_t *klen, int field, const qterm *t)
+/* The fields a node searches. */
+static int fields_of(int field, int out[2])
 {
+    if (field == FIELD_ANY) {
+        out[0] = FIELD_TITLE;
+        out[1] = FIELD_BODY;
+        return 2;
+    }
+    out[0] = field;
+    return 1;
+}
+
+static int new_slot(ectx *c, int field, const void *w, size_t wlen, uint32_t *out)
+{
+    if (c->n_slots == c->cap_slots) {
+        uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 16;
+        size_t per = c->nseg ? c->nseg : 1;
+        slot *s = realloc(c->slots, cap * sizeof *s);
+        if (!s)
+            return nomem(c);
+        c->slots = s;
+        term_info *t = realloc(c->tis, (size_t)cap * per * sizeof *t);
+        if (!t)
+            return nomem(c);
+        c->tis = t;
+        uint8_t *p = realloc(c->present, (size_t)cap * per);
+        if (!p)
+            return nomem(c);
+        c->present = p;
+        c->cap_slots = cap;
+    }
+    uint32_t i = c->n_slots++;
+    slot *s = &c->slots[i];
+    s->field = field;
+    s->woff = (uint32_t)c->words.len;
+    s->wlen = (uint32_t)wlen;
+    s->df = 0;
+    s->wi = 0;
+    memset(c->present + (size_t)i * c->nseg, 0, c->nseg);
+    if (buf_append(&c->words, w, wlen))
+        return nomem(c);
+    *out = i;
+    return ND_OK;
+}
+
+static void slot_weigh(ectx *c, uint32_t i, uint32_t boost)
+{
+    slot *s = &c->slots[i];
+    s->wi = field_weight(c->o->bm25, s->field) * bm25_idf(c->ix->docs, s->df) * (double)boost;
+}
+
+/* Looks a slot's word up in every segment. */
+static int slot_lookup(ectx *c, uint32_t i)
+{
+    slot *s = &c->slots[i];
+    if (s->wlen == 0 || s->wlen > ND_MAX_TERM_BYTES)
+        return ND_OK; /* cannot be in any dictionary */
+    uint8_t key[ND_MAX_TERM_KEY];
+    key[0] = (uint8_t)s->field;
+    memcpy(key + 1, c->words.data + s->woff, s->wlen);
+    for (uint32_t si = 0; si < c->nseg; si++) {
+        size_t at = (size_t)i * c->nseg + si;
+        int rc = segment_term(&c->ix->segs[si], key, s->wlen + 1u, &c->tis[at], c->e);
+        if (rc == ND_DONE)
+            continue;
+        if (rc)
+            return rc;
+        c->present[at] = 1;
+        c->slots[i].df += c->tis[at].df;
+    }
+    return ND_OK;
+}
+
+/* ---- prefix expansion ------------------------------------------------------ */
+
+typedef struct exp_entry {
+    size_t woff;
+    const uint8_t *w; /* set once every word is collected */
+    uint32_t wlen, si;
+    term_info ti;
+} exp_entry;
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const exp_entry *x = a, *y = b;
+    size_t n = ND_MIN(x->wlen, y->wlen);
+    int d = memcmp(x->w, y->w, n);
+    if (d)
+        return d;
+    if (x->wlen != y->wlen)
+        return x->wlen < y->wlen ? -1 : 1;
+    return x->si < y->si ? -1 : x->si > y->si;
+}
+
+static int too_many(ectx *c, const qnode *x, const char *what, unsigned limit)
+{
+    *c->err_off = x->off;
+    const qterm *t = &c->q->terms[x->term];
+    return err_set(c->e, ND_ELIMIT, "prefix '%.*s*' matches more than %u %s; make it longer",
+                   (int)ND_MIN(t->len, 200u), query_term_text(c->q, x->term), limit, what);
+}
+
+static int expand_field(ectx *c, const qnode *x, int field)
+{
+    const qterm *t = &c->q->terms[x->term];
+    uint8_t key[ND_MAX_TERM_KEY];
+    if (t->len > ND_MAX_TERM_BYTES)
+        return ND_OK;
     key[0] = (uint8_t)field;
-    memcpy(key + 1, t->text, t->len);
-    *klen = t->len + 1;
-}
-
-static int eval_segment(const nd_index *ix, uint32_t si, const query *q, const nd_bm25 *p,
-                        const slot *slots, uint32_t n_slots, const term_info *tis,
-                        const int *present, topk *top, uint64_t *total, nd_err *e)
-{
-    const segment *seg = &ix->segs[si];
-    double avglen[N_TEXT_FIELDS];
-    for (int f = 0; f < N_TEXT_FIELDS; f++)
-        avglen[f] = ix->docs ? (double)ix->sum_len[f] / (double)ix->docs : 0.0;
-    /* A required term absent from this segment: nothing here can match. */
-    for (uint32_t t = 0; t < q->n; t++) {
-        if (q->terms[t].occur != OCCUR_MUST)
-            continue;
-        int any = 0;
-        for (uint32_t s = 0; s < n_slots; s++)
-            any |= slots[s].term == t && present[s];
-        if (!any)
-            return ND_OK;
-    }
-    pcursor *cur = calloc(n_slots ? n_slots : 1, sizeof *cur);
-    uint32_t *pos_c = malloc((n_slots ? n_slots : 1) * sizeof *pos_c);
-    uint32_t *neg_c = malloc((n_slots ? n_slots : 1) * sizeof *neg_c);
-    uint8_t *hit = calloc(q->n ? q->n : 1, 1);
+    memcpy(key + 1, query_term_text(c->q, x->term), t->len);
+    size_t klen = t->len + 1u;
+    exp_entry *ent = NULL;
+    size_t n = 0, cap = 0;
+    nd_buf wb = {0};
     int rc = ND_OK;
-    uint32_t np = 0, nn = 0, opened = 0;
-    if (!cur || !pos_c || !neg_c || !hit) {
-        rc = err_set(e, ND_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (uint32_t s = 0; s < n_slots; s++) {
-        if (!present[s])
-            continue;
-        rc = pcursor_open(&cur[s], seg, slots[s].field, &tis[s], e);
-        if (rc)
-            goto out;
-        opened = s + 1;
-        rc = pcursor_advance(&cur[s], 0, e);
-        if (rc)
-            goto out;
-        if (q->terms[slots[s].term].occur == OCCUR_MUST_NOT)
-            neg_c[nn++] = s;
-        else
-            pos_c[np++] = s;
-    }
-    for (;;) {
-        uint32_t d = ND_NO_DOC;
-        for (uint32_t i = 0; i < np; i++)
-            if (cur[pos_c[i]].doc < d)
-                d = cur[pos_c[i]].doc;
-        if (d == ND_NO_DOC)
-            break;
-        int ok = !segment_deleted(seg, d);
-        double score = 0;
-        memset(hit, 0, q->n);
-        for (uint32_t i = 0; i < np; i++) {
-            pcursor *c = &cur[pos_c[i]];
-            if (c->doc != d)
-                continue;
-            const slot *sl = &slots[pos_c[i]];
-            hit[sl->term] = 1;
-            score += bm25_score(p, sl->weight_idf, pcursor_tf(c), segment_len(seg, sl->field, d),
-                                avglen[sl->field]);
-        }
-        for (uint32_t t = 0; t < q->n && ok; t++)
-            if (q->terms[t].occur == OCCUR_MUST && !hit[t])
-                ok = 0;
-        for (uint32_t i = 0; i < nn && ok; i++) {
-            pcursor *c = &cur[neg_c[i]];
-            if (c->doc < d && (rc = pcursor_advance(c, d, e)))
-                goto out;
-            if (c->doc == d)
-                ok = 0;
-        }
-        if (ok) {
-            (*total)++;
-            topk_push(top, score, ix->base[si] + d);
-        }
-        for (uint32_t i = 0; i < np; i++) {
-            pcursor *c = &cur[pos_c[i]];
-            if (c->doc == d && (rc = pcursor_advance(c, d + 1, e)))
-                goto out;
+    for (uint32_t si = 0; si < c->nseg && !rc; si++) {
+        term_iter it;
+        rc = term_iter_seek(&it, &c->ix->segs[si], key, klen, c->e);
+        for (uint32_t count = 0; !rc;) {
+            rc = term_iter_next(&it, c->e);
+            if (rc == ND_DONE) {
+                rc = ND_OK;
+                break;
+            }
+            if (rc)
+                break;
+            if (it.klen < klen || memcmp(it.key, key, klen) != 0)
+                break;
+            if (++count > ND_MAX_PREFIX_TERMS) {
+                rc = too_many(c, x, "words", ND_MAX_PREFIX_TERMS);
+                break;
+            }
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                exp_entry *ne = realloc(ent, nc * sizeof *ne);
+                if (!ne) {
+                    rc = nomem(c);
+                    break;
+                }
+                ent = ne;
+                cap = nc;
+            }
+            ent[n].woff = wb.len;
+            ent[n].wlen = (uint32_t)(it.klen - 1);
+            ent[n].si = si;
+            ent[n].ti = it.ti;
+            n++;
+            if (buf_append(&wb, it.key + 1, it.klen - 1))
+                rc = nomem(c);
         }
     }
-out:
-    if (cur)
-        for (uint32_t s = 0; s < opened; s++)
-            pcursor_close(&cur[s]);
-    free(cur);
-    free(pos_c);
-    free(neg_c);
-    free(hit);
+    if (!rc) {
+        for (size_t i = 0; i < n; i++)
+            ent[i].w = wb.data + ent[i].woff;
+        if (n)
+            qsort(ent, n, sizeof *ent, cmp_entry);
+        uint32_t distinct = 0;
+        for (size_t i = 0; i < n && !rc;) {
+            size_t j = i;
+            while (j < n && ent[j].wlen == ent[i].wlen && memcmp(ent[j].w, ent[i].w, ent[i].wlen) == 0)
+                j++;
+            if (++distinct > ND_MAX_PREFIX_TERMS) {
+                rc = too_many(c, x, "words", ND_MAX_PREFIX_TERMS);
+                break;
+            }
+            if (++c->expanded > ND_MAX_EXPANDED_TERMS) {
+                rc = too_many(c, x, "words counting every prefix of the query",
+                              ND_MAX_EXPANDED_TERMS);
+                break;
+            }
+            uint32_t s;
+            rc = new_slot(c, field, ent[i].w, ent[i].wlen, &s);
+            if (rc)
+                break;
+            for (size_t k = i; k < j; k++) {
+                size_t at = (size_t)s * c->nseg + ent[k].si;
+                c->tis[at] = ent[k].ti;
+                c->present[at] = 1;
+                c->slots[s].df += ent[k].ti.df;
+            }
+            slot_weigh(c, s, 1);
+            i = j;
+        }
+    }
+    free(ent);
+    buf_free(&wb);
     return rc;
 }
 
-int exec_search(const nd_index *ix, const query *q, const nd_bm25 *p, topk *top,
-                uint64_t *total, nd_err *e)
+/* Creates and looks up the slots of every leaf (depth-first). */
+static int prepare(ectx *c, int32_t n, unsigned depth)
 {
-    uint32_t n_slots = q->n * N_SCORED, nseg = ix->man.n_segs;
-    slot *slots = calloc(n_slots ? n_slots : 1, sizeof *slots);
-    term_info *tis = calloc((size_t)n_slots * (nseg ? nseg : 1) + 1, sizeof *tis);
-    int *present = calloc((size_t)n_slots * (nseg ? nseg : 1) + 1, sizeof *present);
+    const query *q = c->q;
+    const qnode *x = &q->nodes[n];
+    int fields[2], nf = fields_of(x->field, fields), rc = ND_OK;
+    if (depth > QUERY_MAX_TREE_DEPTH)
+        return err_set(c->e, ND_ELIMIT, "query nested too deeply");
+    c->node_slot[n] = c->n_slots;
+    switch (x->kind) {
+    case QN_BOOL:
+        for (int32_t k = x->kid; k >= 0 && !rc; k = q->nodes[k].next)
+            rc = prepare(c, k, depth + 1);
+        break;
+    case QN_TERM:
+    case QN_PHRASE:
+        for (int f = 0; f < nf; f++)
+            for (uint32_t t = x->term; t < x->term + x->n_terms; t++) {
+                uint32_t s;
+                if ((rc = new_slot(c, fields[f], query_term_text(q, t), q->terms[t].len, &s)) ||
+                    (rc = slot_lookup(c, s)))
+                    return rc;
+                slot_weigh(c, s, x->kind == QN_TERM ? x->boost : 1);
+            }
+        break;
+    case QN_PREFIX:
+        for (int f = 0; f < nf && !rc; f++)
+            rc = expand_field(c, x, fields[f]);
+        break;
+    default:
+        break;
+    }
+    c->node_end[n] = c->n_slots;
+    return rc;
+}
+
+/* ---- iterators ---------------------------------------------------------------- */
+
+static qit *new_it(ectx *c, int kind)
+{
+    if (c->n_its == c->cap_its) {
+        size_t cap = c->cap_its ? c->cap_its * 2 : 64;
+        qit **n = realloc(c->its, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        c->its = n;
+        c->cap_its = cap;
+    }
+    qit *it = calloc(1, sizeof *it);
+    if (!it)
+        return NULL;
+    it->kind = kind;
+    c->its[c->n_its++] = it;
+    return it;
+}
+
+static void free_its(ectx *c)
+{
+    for (size_t i = 0; i < c->n_its; i++) {
+        qit *it = c->its[i];
+        if (it->pc) {
+            pcursor_close(it->pc);
+            free(it->pc);
+        }
+        free(it->req);
+        free(it->opt);
+        free(it->neg);
+        free(it->heap);
+        free(it->pmap);
+        free(it->qpos);
+        free(it->need);
+        free(it);
+    }
+    c->n_its = 0;
+}
+
+static int term_it(ectx *c, uint32_t s, qit **out)
+{
+    *out = NULL;
+    size_t at = (size_t)s * c->nseg + c->si;
+    if (!c->present[at])
+        return ND_OK;
+    qit *it = new_it(c, IT_TERM);
+    if (!it || !(it->pc = malloc(sizeof *it->pc)))
+        return nomem(c);
+    int rc = pcursor_open(it->pc, c->seg, c->slots[s].field, &c->tis[at], c->e);
+    if (rc) {
+        free(it->pc);
+        it->pc = NULL;
+        return rc;
+    }
+    it->field = c->slots[s].field;
+    it->wi = c->slots[s].wi;
+    it->cost = c->tis[at].df;
+    *out = it;
+    return ND_OK;
+}
+
+/* A group iterator over children kids[0..n) (all SHOULD): one child alone
+ * is returned as it is. */
+static int or_of(ectx *c, qit **kids, uint32_t n, qit **out)
+{
+    if (n <= 1) {
+        *out = n ? kids[0] : NULL;
+        return ND_OK;
+    }
+    qit *it = new_it(c, IT_OR);
+    if (!it || !(it->opt = malloc(n * sizeof *it->opt)) ||
+        !(it->heap = malloc(n * sizeof *it->heap)))
+        return nomem(c);
+    memcpy(it->opt, kids, n * sizeof *kids);
+    it->n_opt = n;
+    for (uint32_t i = 0; i < n; i++)
+        it->cost += kids[i]->cost;
+    *out = it;
+    return ND_OK;
+}
+
+/* Children collected while building one node. */
+typedef struct kidlist {
+    qit **v;
+    uint32_t n, cap;
+} kidlist;
+
+static int kid_push(ectx *c, kidlist *l, qit *it)
+{
+    if (l->n == l->cap) {
+        uint32_t cap = l->cap ? l->cap * 2 : 8;
+        qit **v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return nomem(c);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = it;
+    return ND_OK;
+}
+
+static int cmp_cost(const void *a, const void *b)
+{
+    const qit *x = *(qit *const *)a, *y = *(qit *const *)b;
+    return x->cost < y->cost ? -1 : x->cost > y->cost;
+}
+
+static int build(ectx *c, int32_t n, qit **out);
+
+static int build_phrase(ectx *c, const qnode *x, uint32_t first_slot, qit **out)
+{
+    *out = NULL;
+    uint32_t k = x->n_terms;
+    qit *it = new_it(c, IT_PHRASE);
+    if (!it || !(it->req = calloc(k, sizeof *it->req)) ||
+        !(it->pmap = malloc(k * sizeof *it->pmap)) ||
+        !(it->qpos = malloc(k * sizeof *it->qpos)) || !(it->need = calloc(k, sizeof *it->need)))
+        return nomem(c);
+    for (uint32_t t = 0; t < k; t++) {
+        const qterm *qt = &c->q->terms[x->term + t];
+        it->qpos[t] = qt->pos - c->q->terms[x->term].pos;
+        /* the same word twice in a phrase shares one cursor */
+        uint32_t j = 0;
+        for (; j < t; j++) {
+            const qterm *o = &c->q->terms[x->term + j];
+            if (o->len == qt->len && memcmp(query_term_text(c->q, x->term + j),
+                                            query_term_text(c->q, x->term + t), qt->len) == 0)
+                break;
+        }
+        if (j < t) {
+            it->pmap[t] = it->pmap[j];
+        } else {
+            qit *ti;
+            int rc = term_it(c, first_slot + t, &ti);
+            if (rc)
+                return rc;
+            if (!ti)
+                return ND_OK; /* a word absent from this segment: no match here */
+            it->pmap[t] = it->n_req;
+            it->req[it->n_req++] = ti;
+        }
+        it->need[it->pmap[t]]++;
+    }
+    it->n_pterms = k;
+    it->slop = x->slop;
+    it->cost = UINT64_MAX;
+    for (uint32_t j = 0; j < it->n_req; j++)
+        it->cost = ND_MIN(it->cost, it->req[j]->cost);
+    *out = it;
+    return ND_OK;
+}
+
+/* A group: matches when every MUST and FILTER clause matches, no MUST_NOT
+ * clause does, and - when it has SHOULD clauses but no MUST clause - one of
+ * them does. MUST and SHOULD clauses add their scores. */
+static int build_bool(ectx *c, const qnode *x, qit **out)
+{
+    *out = NULL;
+    kidlist req = {0}, opt = {0}, neg = {0};
+    int rc = ND_OK, dead = 0, has_must = 0, has_should = 0;
+    for (int32_t k = x->kid; k >= 0 && !rc && !dead; k = c->q->nodes[k].next) {
+        const qnode *kn = &c->q->nodes[k];
+        qit *it;
+        if ((rc = build(c, k, &it)))
+            break;
+        switch (kn->occur) {
+        case OCCUR_MUST:
+        case OCCUR_FILTER:
+            has_must |= kn->occur == OCCUR_MUST;
+            if (!it) {
+                dead = 1;
+                break;
+            }
+            if (kn->occur == OCCUR_FILTER)
+                it->unscored = 1;
+            rc = kid_push(c, &req, it);
+            break;
+        case OCCUR_SHOULD:
+            has_should = 1;
+            if (it)
+                rc = kid_push(c, &opt, it);
+            break;
+        default:
+            if (it)
+                rc = kid_push(c, &neg, it);
+            break;
+        }
+    }
+    if (rc || dead)
+        goto done;
+    if (has_should && !has_must) {
+        /* one SHOULD clause must match */
+        if (opt.n == 0)
+            goto done;
+        if (req.n > 0) {
+            qit *any;
+            if ((rc = or_of(c, opt.v, opt.n, &any)) || (rc = kid_push(c, &req, any)))
+                goto done;
+            opt.n = 0;
+        }
+    }
+    if (req.n == 0 && opt.n == 0) { /* exclusions only: everything but them */
+        qit *all = new_it(c, IT_ALL);
+        if (!all) {
+            rc = nomem(c);
+            goto done;
+        }
+        all->cost = c->seg->docs;
+        all->unscored = 1;
+        if ((rc = kid_push(c, &req, all)))
+            goto done;
+    }
+    if (req.n == 0 && neg.n == 0) {
+        rc = or_of(c, opt.v, opt.n, out);
+        goto done;
+    }
+    if (req.n == 1 && opt.n == 0 && neg.n == 0 && !req.v[0]->unscored) {
+        *out = req.v[0];
+        goto done;
+    }
+    qit *it = new_it(c, req.n ? IT_AND : IT_OR);
+    if (!it) {
+        rc = nomem(c);
+        goto done;
+    }
+    if (req.n) {
+        qsort(req.v, req.n, sizeof *req.v, cmp_cost);
+        it->cost = req.v[0]->cost;
+    } else {
+        for (uint32_t i = 0; i < opt.n; i++)
+            it->cost += opt.v[i]->cost;
+        if (!(it->heap = malloc(opt.n * sizeof *it->heap))) {
+            rc = nomem(c);
+            goto done;
+        }
+    }
+    it->req = req.v;
+    it->n_req = req.n;
+    it->opt = opt.v;
+    it->n_opt = opt.n;
+    it->neg = neg.v;
+    it->n_neg = neg.n;
+    req.v = opt.v = neg.v = NULL;
+    *out = it;
+done:
+    free(req.v);
+    free(opt.v);
+    free(neg.v);
+    return rc;
+}
+
+/* The iterator of query node n in the current segment; NULL when nothing
+ * there can match. */
+static int build(ectx *c, int32_t n, qit **out)
+{
+    const qnode *x = &c->q->nodes[n];
+    uint32_t s0 = c->node_slot[n];
+    int fields[2], nf = fields_of(x->field, fields), rc;
+    qit *kids[2];
+    uint32_t nk = 0;
+    *out = NULL;
+    switch (x->kind) {
+    case QN_TERM:
+        for (int f = 0; f < nf; f++) {
+            if ((rc = term_it(c, s0 + (uint32_t)f, &kids[nk])))
+                return rc;
+            nk += kids[nk] != NULL;
+        }
+        return or_of(c, kids, nk, out);
+    case QN_PHRASE:
+        for (int f = 0; f < nf; f++) {
+            if ((rc = build_phrase(c, x, s0 + (uint32_t)f * x->n_terms, &kids[nk])))
+                return rc;
+            nk += kids[nk] != NULL;
+        }
+        return or_of(c, kids, nk, out);
+    case QN_PREFIX: {
+        kidlist l = {0};
+        rc = ND_OK;
+        for (uint32_t s = s0; s < c->node_end[n] && !rc; s++) {
+            qit *t;
+            if (!(rc = term_it(c, s, &t)) && t)
+                rc = kid_push(c, &l, t);
+        }
+        if (!rc)
+            rc = or_of(c, l.v, l.n, out);
+        free(l.v);
+        return rc;
+    }
+    case QN_DATE: {
+        qit *it = new_it(c, IT_DATE);
+        if (!it)
+            return nomem(c);
+        it->lo = x->lo;
+        it->hi = x->hi;
+        it->cost = (uint64_t)c->seg->docs + 1;
+        it->unscored = 1;
+        *out = it;
+        return ND_OK;
+    }
+    default:
+        return build_bool(c, x, out);
+    }
+}
+
+/* ---- moving and scoring --------------------------------------------------------- */
+
+static int adv(ectx *c, qit *it, uint32_t target);
+static int score(ectx *c, qit *it, double *out);
+
+static int child_doc_less(const qit *it, uint32_t a, uint32_t b)
+{
+    return it->opt[it->heap[a]]->doc < it->opt[it->heap[b]]->doc;
+}
+
+static void heap_down(qit *it, uint32_t i)
+{
+    uint32_t n = it->n_opt;
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && child_doc_less(it, l, m))
+            m = l;
+        if (r < n && child_doc_less(it, r, m))
+            m = r;
+        if (m == i)
+            return;
+        uint32_t t = it->heap[i];
+        it->heap[i] = it->heap[m];
+        it->heap[m] = t;
+        i = m;
+    }
+}
+
+/* Is document d excluded by one of it's negative children? */
+static int excluded(ectx *c, qit *it, uint32_t d, int *out)
+{
+    *out = 0;
+    for (uint32_t i = 0; i < it->n_neg; i++) {
+        int rc = adv(c, it->neg[i], d);
+        if (rc)
+            return rc;
+        if (it->neg[i]->doc == d) {
+            *out = 1;
+            return ND_OK;
+        }
+    }
+    return ND_OK;
+}
+
+static int or_next(ectx *c, qit *it, uint32_t target)
+{
+    int rc;
+    if (!it->heap_ready) {
+        for (uint32_t i = 0; i < it->n_opt; i++) {
+            if ((rc = adv(c, it->opt[i], target)))
+                return rc;
+            it->heap[i] = i;
+        }
+        for (uint32_t i = it->n_opt / 2; i-- > 0;)
+            heap_down(it, i);
+        it->heap_ready = 1;
+    }
+    for (;;) {
+        qit *top;
+        while ((top = it->opt[it->heap[0]])->doc < target) {
+            if ((rc = adv(c, top, target)))
+                return rc;
+            heap_down(it, 0);
+        }
+        uint32_t d = top->doc;
+        int ex = 0;
+        if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
+            return rc;
+        if (!ex) {
+            it->doc = d;
+            return ND_OK;
+        }
+        target = d + 1;
+    }
+}
+
+/* The first document >= target on which every required child agrees. */
+static int leapfrog(ectx *c, qit **req, uint32_t n, uint32_t target, uint32_t *out)
+{
+    uint32_t d = target;
+    for (uint32_t i = 0; i < n;) {
+        int rc = adv(c, req[i], d);
+        if (rc)
+            return rc;
+        if (req[i]->doc == ND_NO_DOC) {
+            *out = ND_NO_DOC;
+            return ND_OK;
+        }
+        if (req[i]->doc > d) {
+            d = req[i]->doc;
+            i = req[i] == req[0] ? 1 : 0;
+            continue;
+        }
+        i++;
+    }
+    *out = d;
+    return ND_OK;
+}
+
+static int and_next(ectx *c, qit *it, uint32_t target)
+{
+    for (;;) {
+        uint32_t d;
+        int rc = leapfrog(c, it->req, it->n_req, target, &d), ex = 0;
+        if (rc)
+            return rc;
+        if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
+            return rc;
+        if (!ex) {
+            it->doc = d;
+            return ND_OK;
+        }
+        target = d + 1;
+    }
+}
+
+static int phrase_next(ectx *c, qit *it, uint32_t target)
+{
+    for (;;) {
+        uint32_t d;
+        int rc = leapfrog(c, it->req, it->n_req, target, &d);
+        if (rc)
+            return rc;
+        if (d == ND_NO_DOC) {
+            it->doc = d;
+            return ND_OK;
+        }
+        for (uint32_t j = 0; j < it->n_req; j++)
+            if ((rc = pcursor_positions(it->req[j]->pc, &c->lists[j], &c->lens[j], c->e)))
+                return rc;
+        int m = it->slop == 0
+                    ? phrase_exact(c->lists, c->lens, it->pmap, it->qpos, it->n_pterms)
+                    : phrase_window(&c->ps, c->lists, c->lens, it->need, it->n_req,
+                                    (uint64_t)it->n_pterms - 1 + it->slop);
+        if (m < 0)
+            return nomem(c);
+        if (m) {
+            it->doc = d;
+            return ND_OK;
+        }
+        target = d + 1;
+    }
+}
+
+static int date_in(const qit *it, int64_t d)
+{
+    return d != ND_NO_DATE && d >= it->lo && d <= it->hi;
+}
+
+/* Moves it to its first match >= target (no move if it is already there). */
+static int adv(ectx *c, qit *it, uint32_t target)
+{
+    if (it->started && it->doc >= target)
+        return ND_OK;
+    it->started = 1;
+    const segment *seg = c->seg;
+    switch (it->kind) {
+    case IT_ALL:
+        it->doc = target < seg->docs ? target : ND_NO_DOC;
+        return ND_OK;
+    case IT_TERM: {
+        int rc = pcursor_advance(it->pc, target, c->e);
+        it->doc = it->pc->doc;
+        return rc;
+    }
+    case IT_DATE: {
+        uint32_t d = target;
+        while (d < seg->docs && !date_in(it, segment_date(seg, d)))
+            d++;
+        it->doc = d < seg->docs ? d : ND_NO_DOC;
+        return ND_OK;
+    }
+    case IT_OR:
+        return or_next(c, it, target);
+    case IT_AND:
+        return and_next(c, it, target);
+    default:
+        return phrase_next(c, it, target);
+    }
+}
+
+/* Sum of the scores of the heap's children on document d, from heap slot i. */
+static int heap_sum(ectx *c, qit *it, uint32_t i, uint32_t d, double *sum)
+{
+    if (i >= it->n_opt || it->opt[it->heap[i]]->doc != d)
+        return ND_OK;
+    double s;
+    int rc = score(c, it->opt[it->heap[i]], &s);
+    if (rc)
+        return rc;
+    *sum += s;
+    if ((rc = heap_sum(c, it, 2 * i + 1, d, sum)))
+        return rc;
+    return heap_sum(c, it, 2 * i + 2, d, sum);
+}
+
+/* Score of the current document. */
+static int score(ectx *c, qit *it, double *out)
+{
+    double sum = 0, s;
     int rc = ND_OK;
+    switch (it->kind) {
+    case IT_TERM:
+        if (it->field < N_TEXT_FIELDS)
+            sum = bm25_score(c->o->bm25, it->wi, pcursor_tf(it->pc),
+                             segment_len(c->seg, it->field, it->doc), c->avglen[it->field]);
+        break;
+    case IT_OR:
+        rc = heap_sum(c, it, 0, it->doc, &sum);
+        break;
+    case IT_AND:
+        for (uint32_t i = 0; i < it->n_req && !rc; i++)
+            if (!it->req[i]->unscored && !(rc = score(c, it->req[i], &s)))
+                sum += s;
+        for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+            if (!(rc = adv(c, it->opt[i], it->doc)) && it->opt[i]->doc == it->doc &&
+                !(rc = score(c, it->opt[i], &s)))
+                sum += s;
+        break;
+    case IT_PHRASE:
+        for (uint32_t k = 0; k < it->n_pterms && !rc; k++)
+            if (!(rc = score(c, it->req[it->pmap[k]], &s)))
+                sum += s;
+        break;
+    default:
+        break;
+    }
+    *out = sum;
+    return rc;
+}
+
+/* ---- the search --------------------------------------------------------------- */
+
+static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *total)
+{
+    const nd_index *ix = c->ix;
+    c->si = si;
+    c->seg = &ix->segs[si];
+    const segment *seg = c->seg;
+    int64_t lo = c->o->since == ND_NO_DATE ? INT64_MIN : c->o->since;
+    int64_t hi = c->o->until == ND_NO_DATE ? INT64_MAX : c->o->until;
+    int bounded = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
+    qit *root;
+    int rc = build(c, c->q->root, &root);
+    if (rc || !root)
+        goto out;
+    if (fc && (rc = facets_segment(fc, ix, si, c->e)))
+        goto out;
+    for (rc = adv(c, root, 0); !rc && root->doc != ND_NO_DOC; rc = adv(c, root, root->doc + 1)) {
+        uint32_t d = root->doc;
+        if (segment_deleted(seg, d))
+            continue;
+        int64_t date = segment_date(seg, d);
+        if (bounded && (date == ND_NO_DATE || date < lo || date > hi))
+            continue;
+        (*total)++;
+        if (fc)
+            facets_add(fc, d, date);
+        if (!c->o->count_only) {
+            double sc;
+            if ((rc = score(c, root, &sc)))
+                break;
+            topk_push(top, sc, ix->base[si] + d, date);
+        }
+    }
+out:
+    free_its(c);
+    return rc;
+}
+
+int exec_search(const nd_index *ix, const query *q, const exec_opts *o, topk *top, facets *fc,
+                uint64_t *total, nd_err *e, size_t *err_off)
+{
+    ectx c;
+    memset(&c, 0, sizeof c);
+    c.ix = ix;
+    c.q = q;
+    c.o = o;
+    c.e = e;
+    c.err_off = err_off;
+    c.nseg = ix->man.n_segs;
     *total = 0;
-    if (!slots || !tis || !present) {
-        rc = err_set(e, ND_ENOMEM, "out of memory");
+    if (q->root < 0)
+        return ND_OK;
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        c.avglen[f] = ix->docs ? (double)ix->sum_len[f] / (double)ix->docs : 0.0;
+    int rc = ND_OK;
+    c.node_slot = calloc(q->n_nodes, sizeof *c.node_slot);
+    c.node_end = calloc(q->n_nodes, sizeof *c.node_end);
+    c.lists = calloc(ND_MAX_QUERY_TERMS, sizeof *c.lists);
+    c.lens = calloc(ND_MAX_QUERY_TERMS, sizeof *c.lens);
+    if (!c.node_slot || !c.node_end || !c.lists || !c.lens) {
+        rc = nomem(&c);
         goto out;
     }
-    for (uint32_t t = 0; t < q->n; t++)
-        for (int f = 0; f < N_SCORED; f++) {
-            slots[t * N_SCORED + (uint32_t)f].term = t;
-            slots[t * N_SCORED + (uint32_t)f].field = SCORED_FIELDS[f];
-        }
-    /* look every (term, field) up in every segment; sum document frequencies */
-    for (uint32_t si = 0; si < nseg; si++)
-        for (uint32_t s = 0; s < n_slots; s++) {
-            uint8_t key[ND_MAX_TERM_KEY];
-            size_t klen;
-            make_key(key, &klen, slots[s].field, &q->terms[slots[s].term]);
-            size_t at = (size_t)si * n_slots + s;
-            rc = segment_term(&ix->segs[si], key, klen, &tis[at], e);
-            if (rc == ND_DONE) {
-                rc = ND_OK;
-                continue;
-            }
-            if (rc)
-                goto out;
-            present[at] = 1;
-            slots[s].df += tis[at].df;
-        }
-    for (uint32_t s = 0; s < n_slots; s++)
-        slots[s].weight_idf = field_weight(p, slots[s].field) * bm25_idf(ix->docs, slots[s].df);
-    for (uint32_t si = 0; si < nseg && !rc; si++)
-        rc = eval_segment(ix, si, q, p, slots, n_slots, tis + (size_t)si * n_slots,
-                          present + (size_t)si * n_slots, top, total, e);
+    if ((rc = prepare(&c, q->root, 0)))
+        goto out;
+    for (uint32_t si = 0; si < c.nseg && !rc; si++)
+        rc = run_segment(&c, si, top, fc, total);
 out:
-    free(slots);
-    free(tis);
-    free(present);
+    free(c.its);
+    free(c.node_slot);
+    free(c.node_end);
+    free((void *)c.lists);
+    free(c.lens);
+    free(c.slots);
+    free(c.tis);
+    free(c.present);
+    buf_free(&c.words);
+    phrase_scratch_free(&c.ps);
     return rc;
 }

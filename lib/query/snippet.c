@@ -1,21 +1,136 @@
 /*
  * snippet.c - the passage shown under a hit. The stored text is analysed
  * again (the index keeps positions, not offsets), the tokens that are
- * query terms are found, and the window of about ND_SNIPPET_BYTES with the
- * most distinct query terms wins. Whitespace runs become one space, and
- * the marks say where the matched terms are inside the passage.
+ * query words (or start with a query prefix) are found, and the window of
+ * about ND_SNIPPET_BYTES with the most distinct query words wins.
+ * Whitespace runs become one space, and the marks say where the matched
+ * words are inside the passage.
  */
 #include <stdlib.h>
 
 #include "query/query.h"
 
+/* ---- the words to mark ---------------------------------------------------- */
+
+static int st_add(snip_terms *st, const char *t, uint32_t len, int prefix)
+{
+    for (uint32_t i = 0; i < st->n; i++) /* few words: a linear check is fine */
+        if (st->t[i].len == len && st->t[i].prefix == prefix &&
+            memcmp(st->text.data + st->t[i].off, t, len) == 0)
+            return ND_OK;
+    if (st->n == st->cap) {
+        uint32_t cap = st->cap ? st->cap * 2 : 16;
+        struct snip_term *n = realloc(st->t, cap * sizeof *n);
+        if (!n)
+            return ND_ENOMEM;
+        st->t = n;
+        st->cap = cap;
+    }
+    st->t[st->n].off = (uint32_t)st->text.len;
+    st->t[st->n].len = len;
+    st->t[st->n].prefix = prefix;
+    st->n++;
+    return buf_append(&st->text, t, len);
+}
+
+/* Positive words: not under an exclusion, in title/body (or unscoped). */
+static int collect(snip_terms *st, const query *q, int32_t n, int depth)
+{
+    const qnode *x = &q->nodes[n];
+    if (x->occur == OCCUR_MUST_NOT || depth > QUERY_MAX_TREE_DEPTH)
+        return ND_OK;
+    if (x->kind == QN_BOOL) {
+        for (int32_t c = x->kid; c >= 0; c = q->nodes[c].next) {
+            int rc = collect(st, q, c, depth + 1);
+            if (rc)
+                return rc;
+        }
+        return ND_OK;
+    }
+    if (x->kind == QN_DATE ||
+        !(x->field == FIELD_ANY || x->field == FIELD_TITLE || x->field == FIELD_BODY))
+        return ND_OK;
+    for (uint32_t t = x->term; t < x->term + x->n_terms; t++) {
+        int rc = st_add(st, query_term_text(q, t), q->terms[t].len, x->kind == QN_PREFIX);
+        if (rc)
+            return rc;
+    }
+    return ND_OK;
+}
+
+static uint32_t st_hash(const void *p, size_t n, uint32_t cap)
+{
+    return (uint32_t)(hash_bytes(p, n) & (cap - 1));
+}
+
+int snippet_terms_init(snip_terms *st, const query *q)
+{
+    memset(st, 0, sizeof *st);
+    if (q->root >= 0) {
+        int rc = collect(st, q, q->root, 0);
+        if (rc) {
+            snippet_terms_free(st);
+            return rc;
+        }
+    }
+    uint32_t cap = 16;
+    while (cap < st->n * 2)
+        cap *= 2;
+    st->table = calloc(cap, sizeof *st->table);
+    st->prefixes = malloc((st->n ? st->n : 1) * sizeof *st->prefixes);
+    if (!st->table || !st->prefixes) {
+        snippet_terms_free(st);
+        return ND_ENOMEM;
+    }
+    st->tcap = cap;
+    for (uint32_t i = 0; i < st->n; i++) {
+        if (st->t[i].prefix) {
+            st->prefixes[st->n_prefixes++] = i;
+            continue;
+        }
+        uint32_t h = st_hash(st->text.data + st->t[i].off, st->t[i].len, cap);
+        while (st->table[h])
+            h = (h + 1) & (cap - 1);
+        st->table[h] = i + 1;
+    }
+    return ND_OK;
+}
+
+void snippet_terms_free(snip_terms *st)
+{
+    buf_free(&st->text);
+    free(st->t);
+    free(st->table);
+    free(st->prefixes);
+    memset(st, 0, sizeof *st);
+}
+
+/* Index of the query word matching token t, or -1. */
+static int match(const snip_terms *st, const char *t, size_t len)
+{
+    uint32_t h = st_hash(t, len, st->tcap);
+    for (uint32_t i; (i = st->table[h]) != 0; h = (h + 1) & (st->tcap - 1)) {
+        const struct snip_term *x = &st->t[i - 1];
+        if (x->len == len && memcmp(st->text.data + x->off, t, len) == 0)
+            return (int)(i - 1);
+    }
+    for (uint32_t k = 0; k < st->n_prefixes; k++) {
+        const struct snip_term *x = &st->t[st->prefixes[k]];
+        if (x->len <= len && memcmp(st->text.data + x->off, t, x->len) == 0)
+            return (int)st->prefixes[k];
+    }
+    return -1;
+}
+
+/* ---- the passage ------------------------------------------------------------ */
+
 typedef struct stok {
     size_t start, end;
-    int term; /* index of the first equal positive query term, -1 if none */
+    int term; /* index of the matching query word, -1 if none */
 } stok;
 
 typedef struct sctx {
-    const query *q;
+    const snip_terms *st;
     stok *t;
     size_t n, cap;
     int fail;
@@ -34,15 +149,7 @@ static int on_tok(void *ctx, const nd_token *tk)
         c->t = t;
         c->cap = cap;
     }
-    int term = -1;
-    for (uint32_t i = 0; i < c->q->n && i < 64; i++) {
-        const qterm *qt = &c->q->terms[i];
-        if (qt->occur != OCCUR_MUST_NOT && qt->len == tk->len &&
-            memcmp(qt->text, tk->term, tk->len) == 0) {
-            term = (int)i;
-            break;
-        }
-    }
+    int term = c->st->n ? match(c->st, tk->term, tk->len) : -1;
     c->t[c->n++] = (stok){tk->start, tk->end, term};
     return 0;
 }
@@ -60,8 +167,8 @@ static int is_ws(uint8_t c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v';
 }
 
-int snippet_make(nd_analyzer *an, const char *text, size_t len, const query *q, nd_buf *out,
-                 nd_buf *marks)
+int snippet_make(nd_analyzer *an, const char *text, size_t len, const snip_terms *st,
+                 nd_buf *out, nd_buf *marks)
 {
     buf_reset(out);
     buf_reset(marks);
@@ -71,7 +178,7 @@ int snippet_make(nd_analyzer *an, const char *text, size_t len, const query *q, 
             cut--; /* keep whole UTF-8 characters */
         len = cut;
     }
-    sctx c = {q, NULL, 0, 0, 0};
+    sctx c = {st, NULL, 0, 0, 0};
     int rc = analyzer_run(an, text, len, on_tok, &c);
     if (c.fail || rc < 0) {
         free(c.t);
@@ -89,7 +196,7 @@ int snippet_make(nd_analyzer *an, const char *text, size_t len, const query *q, 
         size_t to = from;
         while (to < c.n && c.t[to].end - c.t[from].start <= ND_SNIPPET_BYTES) {
             if (c.t[to].term >= 0) {
-                seen |= 1ULL << c.t[to].term;
+                seen |= 1ULL << (c.t[to].term < 64 ? c.t[to].term : 63);
                 hits++;
             }
             to++;

@@ -1,48 +1,61 @@
 /*
  * topk.c - the bounded heap that keeps the k best hits while evaluation
- * streams every match past it. Ties are broken by the lower document
- * number, so results are deterministic.
+ * streams every match past it. "Best" is by score, or by date (oldest or
+ * newest first, undated articles last) with ties broken by score. Remaining
+ * ties are broken by the lower document number, so results are
+ * deterministic.
  */
 #include <stdlib.h>
 
 #include "query/query.h"
 
-/* a is worse than b */
-static int worse(const topk_entry *a, const topk_entry *b)
+/* a is worse than b under sort */
+static int worse(int sort, const topk_entry *a, const topk_entry *b)
 {
+    if (sort != ND_SORT_SCORE && a->date != b->date) {
+        if (a->date == ND_NO_DATE || b->date == ND_NO_DATE)
+            return a->date == ND_NO_DATE;
+        return sort == ND_SORT_DATE_ASC ? a->date > b->date : a->date < b->date;
+    }
     if (a->score != b->score)
         return a->score < b->score;
     return a->doc > b->doc;
 }
 
-int topk_init(topk *t, size_t cap)
+int topk_init(topk *t, size_t cap, int sort)
 {
     t->n = 0;
     t->cap = cap;
+    t->sort = sort;
     t->e = malloc((cap ? cap : 1) * sizeof *t->e);
     return t->e ? ND_OK : ND_ENOMEM;
 }
 
-static void sift_down(topk_entry *h, size_t n, size_t i)
+static void swap(topk_entry *a, topk_entry *b)
+{
+    topk_entry tmp = *a;
+    *a = *b;
+    *b = tmp;
+}
+
+static void sift_down(int sort, topk_entry *h, size_t n, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && worse(&h[l], &h[m]))
+        if (l < n && worse(sort, &h[l], &h[m]))
             m = l;
-        if (r < n && worse(&h[r], &h[m]))
+        if (r < n && worse(sort, &h[r], &h[m]))
             m = r;
         if (m == i)
             return;
-        topk_entry tmp = h[i];
-        h[i] = h[m];
-        h[m] = tmp;
+        swap(&h[i], &h[m]);
         i = m;
     }
 }
 
-void topk_push(topk *t, double score, uint64_t doc)
+void topk_push(topk *t, double score, uint64_t doc, int64_t date)
 {
-    topk_entry x = {score, doc};
+    topk_entry x = {score, doc, date};
     if (t->cap == 0)
         return;
     if (t->n < t->cap) {
@@ -50,34 +63,26 @@ void topk_push(topk *t, double score, uint64_t doc)
         t->e[i] = x;
         while (i > 0) {
             size_t p = (i - 1) / 2;
-            if (!worse(&t->e[i], &t->e[p]))
+            if (!worse(t->sort, &t->e[i], &t->e[p]))
                 break;
-            topk_entry tmp = t->e[i];
-            t->e[i] = t->e[p];
-            t->e[p] = tmp;
+            swap(&t->e[i], &t->e[p]);
             i = p;
         }
         return;
     }
-    if (!worse(&t->e[0], &x))
+    if (!worse(t->sort, &t->e[0], &x))
         return;
     t->e[0] = x;
-    sift_down(t->e, t->n, 0);
+    sift_down(t->sort, t->e, t->n, 0);
 }
 
-static int cmp_best_first(const void *a, const void *b)
-{
-    const topk_entry *x = a, *y = b;
-    if (worse(x, y))
-        return 1;
-    if (worse(y, x))
-        return -1;
-    return 0;
-}
-
+/* Heap sort in place: repeatedly move the worst entry to the end. */
 void topk_sort(topk *t)
 {
-    qsort(t->e, t->n, sizeof *t->e, cmp_best_first);
+    for (size_t n = t->n; n > 1; n--) {
+        swap(&t->e[0], &t->e[n - 1]);
+        sift_down(t->sort, t->e, n - 1, 0);
+    }
 }
 
 void topk_free(topk *t)

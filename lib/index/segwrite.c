@@ -1,0 +1,411 @@
+/*
+ * segwrite.c - turning decoded postings into a segment's files. Whoever
+ * builds a segment - memindex from freshly analysed articles, merge from
+ * existing segments - hands terms over one at a time in key order, each
+ * with its documents, frequencies and positions; this file owns every
+ * encoding decision: postings cut into blocks of 128 with a skip table
+ * (max_tf, min_len for score bounds), positions as one seq per block,
+ * dictionary blocks of 32 front-coded keys with a block index, the column
+ * file, and the stored-articles file's zlib blocks. Keeping all of it in
+ * one place is what makes a merged segment byte-identical to one built
+ * directly from the same articles.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "index/index.h"
+
+#define STORED_BLOCK_TARGET (32u << 10) /* uncompressed bytes per stored block */
+#define TERMS_PER_TBLOCK 32
+
+static const char *const MAGICS[FILE_KINDS] = {"NDTD", "NDPO", "NDPS", "NDCL", "NDST"};
+
+static int open_file(fout *f, const char *dir, uint64_t number, int kind, nd_err *e)
+{
+    char name[64], path[4200];
+    seg_file_name(name, sizeof name, number, kind);
+    if (path_join(path, sizeof path, dir, name))
+        return err_set(e, ND_EINVAL, "path too long: %s", dir);
+    int rc = fout_open(f, path, MAGICS[kind], e);
+    if (rc)
+        fout_abort(f); /* the header write may have failed after the create */
+    return rc;
+}
+
+/* ---- stored articles ------------------------------------------------------ */
+
+int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e)
+{
+    memset(w, 0, sizeof *w);
+    return open_file(&w->f, dir, number, 4, e);
+}
+
+static int flush_block(stowriter *w, nd_err *e)
+{
+    if (w->block.len == 0)
+        return ND_OK;
+    uLong bound = compressBound((uLong)w->block.len);
+    buf_reset(&w->zbuf);
+    if (w->block.len > UINT32_MAX || bound > UINT32_MAX)
+        return err_set(e, ND_ELIMIT, "stored article over 4 GiB");
+    if (buf_reserve(&w->zbuf, bound))
+        return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
+    /* What compress2 does, without allocating the deflate state (a quarter
+     * of a megabyte) for every block: deflateReset gives the same bytes. */
+    if (!w->zs) {
+        w->zs = calloc(1, sizeof *w->zs);
+        if (!w->zs || deflateInit(w->zs, Z_DEFAULT_COMPRESSION) != Z_OK) {
+            free(w->zs);
+            w->zs = NULL;
+            return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
+        }
+    } else if (deflateReset(w->zs) != Z_OK) {
+        return err_set(e, ND_ENOMEM, "zlib failed compressing stored articles");
+    }
+    w->zs->next_in = w->block.data;
+    w->zs->avail_in = (uInt)w->block.len;
+    w->zs->next_out = w->zbuf.data;
+    w->zs->avail_out = (uInt)bound;
+    if (deflate(w->zs, Z_FINISH) != Z_STREAM_END)
+        return err_set(e, ND_ENOMEM, "zlib failed compressing stored articles");
+    uLong zlen = w->zs->total_out;
+    uint64_t off = fout_tell(&w->f);
+    int rc = fout_write(&w->f, w->zbuf.data, zlen, e);
+    if (rc)
+        return rc;
+    if (buf_put_u64(&w->index, off) || buf_put_u32(&w->index, (uint32_t)zlen) ||
+        buf_put_u32(&w->index, (uint32_t)w->block.len) || buf_put_u32(&w->index, w->first))
+        return err_set(e, ND_ENOMEM, "out of memory");
+    w->n_blocks++;
+    buf_reset(&w->block);
+    return ND_OK;
+}
+
+int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e)
+{
+    if (w->block.len == 0)
+        w->first = w->docs;
+    for (int i = 0; i < SF_COUNT; i++) {
+        if (buf_put_varint(&w->block, d->len[i]) || buf_append(&w->block, d->f[i], d->len[i]))
+            return err_set(e, ND_ENOMEM, "out of memory storing an article");
+    }
+    w->docs++;
+    if (w->block.len >= STORED_BLOCK_TARGET)
+        return flush_block(w, e);
+    return ND_OK;
+}
+
+size_t stowriter_bytes(const stowriter *w)
+{
+    return w->block.cap + w->index.cap + w->zbuf.cap;
+}
+
+/* The last block, the block index and the block count: the body is complete. */
+static int stowriter_end(stowriter *w, nd_err *e)
+{
+    int rc = flush_block(w, e);
+    if (!rc)
+        rc = fout_write(&w->f, w->index.data, w->index.len, e);
+    if (!rc) {
+        uint8_t nb[4];
+        st_u32(nb, w->n_blocks);
+        rc = fout_write(&w->f, nb, 4, e);
+    }
+    return rc;
+}
+
+void stowriter_abort(stowriter *w)
+{
+    fout_abort(&w->f);
+    buf_free(&w->block);
+    buf_free(&w->index);
+    buf_free(&w->zbuf);
+    if (w->zs) {
+        deflateEnd(w->zs);
+        free(w->zs);
+        w->zs = NULL;
+    }
+}
+
+/* ---- dictionary, postings, positions, columns ------------------------------ */
+
+struct segwriter {
+    seg_columns cols;
+    uint64_t number;
+    fout f[4]; /* tdx doc pos col */
+    int opened;
+    /* dictionary */
+    uint64_t n_terms;
+    uint32_t n_tblocks;
+    nd_buf tindex; /* block index entries, as written to the file */
+    uint8_t prev[ND_MAX_TERM_KEY];
+    size_t prev_len;
+    /* one term, encoded */
+    nd_buf skip, blocks, posbuf;
+    uint32_t *gaps; /* position gaps of one block */
+    size_t gaps_cap;
+};
+
+int segwriter_open(segwriter **out, const char *dir, uint64_t number, const seg_columns *cols,
+                   nd_err *e)
+{
+    *out = NULL;
+    segwriter *w = calloc(1, sizeof *w);
+    if (!w)
+        return err_set(e, ND_ENOMEM, "out of memory");
+    w->cols = *cols;
+    w->number = number;
+    for (; w->opened < 4; w->opened++) {
+        int rc = open_file(&w->f[w->opened], dir, number, w->opened, e);
+        if (rc) {
+            segwriter_abort(w);
+            return rc;
+        }
+    }
+    *out = w;
+    return ND_OK;
+}
+
+static void free_writer(segwriter *w)
+{
+    buf_free(&w->tindex);
+    buf_free(&w->skip);
+    buf_free(&w->blocks);
+    buf_free(&w->posbuf);
+    free(w->gaps);
+    free(w);
+}
+
+void segwriter_abort(segwriter *w)
+{
+    if (!w)
+        return;
+    for (int k = 0; k < w->opened; k++)
+        fout_abort(&w->f[k]);
+    free_writer(w);
+}
+
+static int bad_input(nd_err *e, const char *what)
+{
+    return err_set(e, ND_EINVAL, "segment writer: %s", what);
+}
+
+/* Encodes one term into w->skip / w->blocks / w->posbuf (see FORMAT.md
+ * sections 7 and 8), checking the postings as it goes. */
+static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *docs,
+                       const uint32_t *tfs, const uint32_t *pos, uint64_t *cf, nd_err *e)
+{
+    buf_reset(&w->skip);
+    buf_reset(&w->blocks);
+    buf_reset(&w->posbuf);
+    const uint8_t *lens = field < N_TEXT_FIELDS ? w->cols.lens[field] : NULL;
+    uint32_t nb = (df + ND_BLOCK - 1) / ND_BLOCK;
+    uint32_t prev_doc = UINT32_MAX; /* "-1": the first gap - 1 is the doc itself */
+    uint32_t prev_last = 0;
+    size_t pos_i = 0;
+    uint64_t sum_tf = 0;
+    int64_t seen = -1; /* last document checked */
+    uint32_t vals[ND_BLOCK];
+    uint8_t packed[ND_BLOCK * 4];
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t lo = b * ND_BLOCK, n = df - lo < ND_BLOCK ? df - lo : ND_BLOCK;
+        size_t start = w->blocks.len, pstart = w->posbuf.len;
+        uint32_t max_tf = 0, min_len = UINT32_MAX;
+        size_t np = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t tf = tfs[lo + i], d = docs[lo + i];
+            if (d >= w->cols.docs || (int64_t)d <= seen || tf == 0)
+                return bad_input(e, "postings out of order or out of range");
+            seen = d;
+            if (tf > max_tf)
+                max_tf = tf;
+            uint32_t len = lens ? ld_u32(lens + (size_t)d * 4) : 1;
+            if (len < min_len)
+                min_len = len;
+            np += tf;
+        }
+        sum_tf += np;
+        if (n == ND_BLOCK) {
+            for (uint32_t i = 0; i < n; i++) {
+                vals[i] = docs[lo + i] - prev_doc - 1;
+                prev_doc = docs[lo + i];
+            }
+            unsigned bits = bits_needed(vals, n);
+            bitpack128_pack(packed, vals, bits);
+            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, 16 * bits))
+                return err_set(e, ND_ENOMEM, "out of memory writing postings");
+            for (uint32_t i = 0; i < n; i++)
+                vals[i] = tfs[lo + i] - 1;
+            bits = bits_needed(vals, n);
+            bitpack128_pack(packed, vals, bits);
+            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, 16 * bits))
+                return err_set(e, ND_ENOMEM, "out of memory writing postings");
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t d = docs[lo + i], tf = tfs[lo + i];
+                uint64_t v = ((uint64_t)(d - prev_doc - 1) << 1) | (tf == 1);
+                prev_doc = d;
+                if (buf_put_varint(&w->blocks, v) ||
+                    (tf != 1 && buf_put_varint(&w->blocks, tf - 1)))
+                    return err_set(e, ND_ENOMEM, "out of memory writing postings");
+            }
+        }
+        if (pos) {
+            if (np > w->gaps_cap) {
+                size_t cap = w->gaps_cap ? w->gaps_cap : 1024;
+                while (cap < np)
+                    cap *= 2;
+                uint32_t *g = realloc(w->gaps, cap * sizeof *g);
+                if (!g)
+                    return err_set(e, ND_ENOMEM, "out of memory writing positions");
+                w->gaps = g;
+                w->gaps_cap = cap;
+            }
+            /* gaps within each document; the first is the absolute position */
+            for (uint32_t i = 0, k = 0; i < n; i++) {
+                uint32_t prev = 0;
+                for (uint32_t j = 0; j < tfs[lo + i]; j++, k++) {
+                    uint32_t p = pos[pos_i + k];
+                    if (j > 0 && p <= prev)
+                        return bad_input(e, "positions out of order");
+                    w->gaps[k] = p - prev;
+                    prev = p;
+                }
+            }
+            if (buf_reserve(&w->posbuf, seq_bound(np)))
+                return err_set(e, ND_ENOMEM, "out of memory writing positions");
+            w->posbuf.len += seq_encode(w->posbuf.data + w->posbuf.len, w->gaps, np);
+            pos_i += np;
+        }
+        if (nb > 1) {
+            uint32_t last = docs[lo + n - 1];
+            if (buf_put_varint(&w->skip, last - prev_last) ||
+                buf_put_varint(&w->skip, w->blocks.len - start) ||
+                buf_put_varint(&w->skip, w->posbuf.len - pstart) ||
+                buf_put_varint(&w->skip, max_tf) || buf_put_varint(&w->skip, min_len))
+                return err_set(e, ND_ENOMEM, "out of memory writing postings");
+            prev_last = last;
+        }
+    }
+    *cf = sum_tf;
+    return ND_OK;
+}
+
+static int keycmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c)
+        return c;
+    return an < bn ? -1 : an > bn;
+}
+
+int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df, const uint32_t *docs,
+                   const uint32_t *tfs, const uint32_t *pos, nd_err *e)
+{
+    if (klen < 2 || klen > ND_MAX_TERM_KEY || key[0] >= N_FIELDS)
+        return bad_input(e, "bad term key");
+    if (w->n_terms > 0 && keycmp(w->prev, w->prev_len, key, klen) >= 0)
+        return bad_input(e, "terms out of order");
+    int field = key[0];
+    if (df == 0 || df > w->cols.docs || (field < N_TEXT_FIELDS) != (pos != NULL))
+        return bad_input(e, "bad postings");
+    uint64_t cf;
+    int rc = encode_term(w, field, df, docs, tfs, pos, &cf, e);
+    if (rc)
+        return rc;
+    fout *tdx = &w->f[0], *doc = &w->f[1], *posf = &w->f[2];
+    uint64_t doc_off = fout_tell(doc), pos_off = fout_tell(posf);
+    if ((rc = fout_write(doc, w->skip.data, w->skip.len, e)) ||
+        (rc = fout_write(doc, w->blocks.data, w->blocks.len, e)) ||
+        (rc = fout_write(posf, w->posbuf.data, w->posbuf.len, e)))
+        return rc;
+    size_t shared = 0;
+    if (w->n_terms % TERMS_PER_TBLOCK == 0) {
+        /* a new dictionary block: full first key, absolute offsets */
+        if (buf_put_u64(&w->tindex, fout_tell(tdx)) || buf_put_varint(&w->tindex, klen) ||
+            buf_append(&w->tindex, key, klen))
+            return err_set(e, ND_ENOMEM, "out of memory");
+        w->n_tblocks++;
+        if ((rc = fout_varint(tdx, doc_off, e)) || (rc = fout_varint(tdx, pos_off, e)))
+            return rc;
+    } else {
+        size_t lim = w->prev_len < klen ? w->prev_len : klen;
+        while (shared < lim && w->prev[shared] == key[shared])
+            shared++;
+    }
+    if ((rc = fout_varint(tdx, shared, e)) || (rc = fout_varint(tdx, klen - shared, e)) ||
+        (rc = fout_write(tdx, key + shared, klen - shared, e)) || (rc = fout_varint(tdx, df, e)) ||
+        (rc = fout_varint(tdx, cf - df, e)) ||
+        (rc = fout_varint(tdx, w->skip.len + w->blocks.len, e)) ||
+        (rc = fout_varint(tdx, w->posbuf.len, e)))
+        return rc;
+    memcpy(w->prev, key, klen);
+    w->prev_len = klen;
+    w->n_terms++;
+    return ND_OK;
+}
+
+static int write_tail(segwriter *w, nd_err *e)
+{
+    fout *tdx = &w->f[0], *col = &w->f[3];
+    uint8_t trailer[24];
+    st_u64(trailer, w->n_terms);
+    st_u64(trailer + 8, fout_tell(tdx));
+    st_u32(trailer + 16, w->n_tblocks);
+    st_u32(trailer + 20, TERMS_PER_TBLOCK);
+    int rc = fout_write(tdx, w->tindex.data, w->tindex.len, e);
+    if (!rc)
+        rc = fout_write(tdx, trailer, sizeof trailer, e);
+    if (rc)
+        return rc;
+    const seg_columns *c = &w->cols;
+    uint8_t h[8 + 8 * N_TEXT_FIELDS];
+    st_u32(h, c->docs);
+    st_u32(h + 4, N_TEXT_FIELDS);
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        st_u64(h + 8 + 8 * f, c->sum_len[f]);
+    rc = fout_write(col, h, sizeof h, e);
+    if (c->docs == 0)
+        return rc;
+    for (int f = 0; f < N_TEXT_FIELDS && !rc; f++)
+        rc = fout_write(col, c->lens[f], (size_t)c->docs * 4, e);
+    if (!rc)
+        rc = fout_write(col, c->dates, (size_t)c->docs * 8, e);
+    return rc;
+}
+
+int segwriter_finish(segwriter *w, stowriter *sto, seg_meta *meta, nd_err *e)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->number = w->number;
+    meta->docs = w->cols.docs;
+    int rc;
+    if (sto->docs != w->cols.docs)
+        rc = bad_input(e, "stored articles do not match the columns");
+    else if (!(rc = write_tail(w, e)))
+        rc = stowriter_end(sto, e);
+    if (rc) {
+        segwriter_abort(w);
+        stowriter_abort(sto);
+        return rc;
+    }
+    fout *f[FILE_KINDS] = {&w->f[0], &w->f[1], &w->f[2], &w->f[3], &sto->f};
+    for (int k = 0; k < FILE_KINDS; k++) {
+        meta->size[k] = fout_tell(f[k]) + FRAME_FOOTER;
+        if ((rc = fout_finish(f[k], &meta->crc[k], e))) {
+            /* fout_finish removed file k; later ones are unfinished, earlier
+             * ones complete but unreferenced */
+            for (int j = k + 1; j < FILE_KINDS; j++)
+                fout_abort(f[j]);
+            for (int j = 0; j < k; j++)
+                unlink(f[j]->path);
+            break;
+        }
+    }
+    w->opened = 0;
+    free_writer(w);
+    stowriter_abort(sto); /* frees the buffers; the file is closed or gone */
+    return rc;
+}
