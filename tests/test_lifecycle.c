@@ -296,9 +296,18 @@ static void test_lifecycle_merge_ranks_like_one_segment(void **state)
         top_of(ia, queries[q], &ra);
         top_of(ic, queries[q], &rc);
         assert_int_equal(ra.total, rc.total);
+        assert_int_equal(ra.n, rc.n);
+        /* The merge ordered documents differently, so equal scores may rank
+         * in another order; every article scoring above the last one shown
+         * must be in both lists. */
         for (size_t i = 0; i < ra.n; i++) {
             assert_true(fabs(ra.score[i] - rc.score[i]) < 1e-9);
-            assert_string_equal(ra.id[i], rc.id[i]);
+            if (ra.score[i] <= ra.score[ra.n - 1] + 1e-9)
+                continue;
+            int found = 0;
+            for (size_t j = 0; j < rc.n; j++)
+                found |= strcmp(ra.id[i], rc.id[j]) == 0;
+            assert_true(found);
         }
     }
     nd_index_free(ia);
@@ -497,7 +506,7 @@ static void test_lifecycle_crash_at_random_moments(void **state)
     (void)state;
     const char *env = getenv("ND_CRASH_POINTS");
     int points = env ? atoi(env) : 60;
-    int failures = 0;
+    int failures = 0, in_flight = 0, committed_batches = 0;
     uint64_t rnd = (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15ULL;
     for (int t = 0; t < points; t++) {
         char *dir = tu_mkdtemp();
@@ -537,6 +546,10 @@ static void test_lifecycle_crash_at_random_moments(void **state)
         }
         if (lf)
             fclose(lf);
+        for (int r = 0; r < 2; r++) {
+            in_flight += begun[r] > done[r];
+            committed_batches += done[r] + 1;
+        }
         nd_index *ix = NULL;
         char err[256];
         int rc = nd_index_open(&ix, dir, NULL, err, sizeof err);
@@ -597,7 +610,9 @@ static void test_lifecycle_crash_at_random_moments(void **state)
         tu_rmrf(dir);
         free(dir);
     }
-    printf("crash test: %d kill points x 2 rounds, %d failures\n", points, failures);
+    printf("crash test: %d kill points x 2 rounds, %d kills inside a batch or its commit, "
+           "%d committed batches checked, %d failures\n",
+           points, in_flight, committed_batches, failures);
     assert_int_equal(failures, 0);
 }
 

@@ -69,7 +69,7 @@ int memindex_open(memindex **out, const char *dir, uint64_t number, nd_err *e)
     }
     strcpy(mi->dir, dir);
     mi->number = number;
-    mi->n_slots = 1u << 16;
+    mi->n_slots = 1u << 12; /* grows with the vocabulary */
     mi->slots = calloc(mi->n_slots, sizeof *mi->slots);
     if (!mi->slots) {
         free(mi);
