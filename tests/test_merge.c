@@ -1,7 +1,8 @@
 /*
  * test_merge.c - merging segments (lib/index/merge.c). A seeded corpus is
- * indexed through the public writer with a small RAM budget, so it lands
- * in several segments; deletions are set by hand on the opened segments;
+ * indexed through the public writer in several commits (and, once, with a
+ * RAM budget below one article), so it lands in several segments;
+ * deletions are set by hand on the opened segments;
  * the merged segment is then checked against its sources document by
  * document (stored fields, dates, lengths) and term by term (postings,
  * frequencies, positions, skip data, after renumbering), and byte for byte
@@ -22,7 +23,6 @@
 #include "testutil.h"
 #include "index/index.h"
 
-#define SMALL_RAM ((size_t)520 << 10) /* a few dozen articles per segment */
 
 typedef struct fixture {
     char *dir;
@@ -162,8 +162,11 @@ static void free_corpus(corpus *c)
     free(c->a);
 }
 
-/* Indexes the articles i with keep[i] (all when keep is NULL), one commit. */
-static void build_index(const char *dir, const corpus *c, const uint8_t *keep, size_t ram)
+/* Indexes the articles i with keep[i] (all when keep is NULL), committing
+ * after every `chunk` articles (0: once at the end), so each chunk becomes a
+ * segment of its own (more if the RAM budget, 0 for the default, is hit). */
+static void build_index(const char *dir, const corpus *c, const uint8_t *keep, size_t chunk,
+                        size_t ram)
 {
     nd_writer_opts o = ND_WRITER_OPTS_INIT;
     o.ram_budget = ram;
@@ -179,6 +182,8 @@ static void build_index(const char *dir, const corpus *c, const uint8_t *keep, s
                     a->f[SF_URL],  a->len[SF_URL],  a->f[SF_LANG],   a->len[SF_LANG],
                     a->date};
         ASSERT_OK(nd_writer_add(w, &d), nd_writer_errmsg(w));
+        if (chunk && (i + 1) % chunk == 0)
+            ASSERT_OK(nd_writer_commit(w), nd_writer_errmsg(w));
     }
     ASSERT_OK(nd_writer_commit(w), nd_writer_errmsg(w));
     nd_writer_free(w);
@@ -508,11 +513,15 @@ static void test_merge_with_deletions(void **state)
     sub(live_dir, f, "live");
     corpus c;
     gen_corpus(&c, 420, 0x5eed);
-    build_index(dir, &c, NULL, SMALL_RAM);
+    build_index(dir, &c, NULL, 50, 0);
     nd_index ix;
     open_index(&ix, dir, 0);
     uint32_t n = ix.man.n_segs;
-    print_message("%u source segments\n", n);
+    uint32_t full = 0, blocks = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t b = 0; b < ix.segs[i].n_sblocks; b++, blocks++)
+            full += ix.segs[i].sblocks[b].ulen >= STORED_BLOCK_TARGET;
+    print_message("%u source segments, %u of %u stored blocks full\n", n, full, blocks);
     assert_true(n >= 4);
     uint8_t *keep = malloc(c.n);
     assert_non_null(keep);
@@ -547,7 +556,7 @@ static void test_merge_with_deletions(void **state)
     uniq_word((char *)key + 1, 0);
     assert_int_equal(segment_term(&m, key, 1 + strlen((char *)key + 1), &ti, &e), ND_DONE);
     /* the writer, given only the surviving articles, writes the same files */
-    build_index(live_dir, &c, keep, 0);
+    build_index(live_dir, &c, keep, 0, 0);
     nd_index lx;
     open_index(&lx, live_dir, 0);
     assert_int_equal(lx.man.n_segs, 1);
@@ -575,8 +584,8 @@ static void test_merge_all_equals_direct(void **state)
     sub(one_dir, f, "one");
     corpus c;
     gen_corpus(&c, 300, 0xabc);
-    build_index(dir, &c, NULL, SMALL_RAM);
-    build_index(one_dir, &c, NULL, 0);
+    build_index(dir, &c, NULL, 40, 0);
+    build_index(one_dir, &c, NULL, 0, 0);
     nd_index ix, one;
     open_index(&ix, dir, 0);
     open_index(&one, one_dir, 0);
@@ -600,8 +609,9 @@ static void test_merge_all_equals_direct(void **state)
     free_corpus(&c);
 }
 
-/* Many one-article segments (the RAM budget is below what one article
- * takes): the heap of dictionaries with dozens of sources. */
+/* Many one-article segments (a commit after every article, and a RAM
+ * budget below what one article takes): the heap of dictionaries with
+ * dozens of sources. */
 static void test_merge_many_tiny_segments(void **state)
 {
     fixture *f = *state;
@@ -610,8 +620,8 @@ static void test_merge_many_tiny_segments(void **state)
     sub(one_dir, f, "one");
     corpus c;
     gen_corpus(&c, 70, 7);
-    build_index(dir, &c, NULL, (size_t)48 << 10);
-    build_index(one_dir, &c, NULL, 0);
+    build_index(dir, &c, NULL, 1, (size_t)48 << 10);
+    build_index(one_dir, &c, NULL, 0, 0);
     nd_index ix, one;
     open_index(&ix, dir, 0);
     open_index(&one, one_dir, 0);
@@ -635,7 +645,7 @@ static void test_merge_everything_deleted(void **state)
     sub(dir, f, "empty");
     corpus c;
     gen_corpus(&c, 80, 3);
-    build_index(dir, &c, NULL, SMALL_RAM);
+    build_index(dir, &c, NULL, 30, 0);
     nd_index ix;
     open_index(&ix, dir, 0);
     for (uint32_t i = 0; i < ix.man.n_segs; i++)
@@ -666,19 +676,23 @@ static void test_merge_corrupt_source(void **state)
     fixture *f = *state;
     corpus c;
     gen_corpus(&c, 120, 11);
-    static const int KINDS[] = {1, 2, 0, 4};
-    for (size_t t = 0; t < sizeof KINDS / sizeof KINDS[0]; t++) {
-        int k = KINDS[t];
+    /* file kind, source segment; a damaged first block of the first source
+     * is on the path that copies compressed blocks as they are */
+    static const int CASES[][2] = {{1, 1}, {2, 1}, {0, 1}, {4, 1}, {4, 0}};
+    for (size_t t = 0; t < sizeof CASES / sizeof CASES[0]; t++) {
+        int k = CASES[t][0];
         char dir[4200], name[64], path[4300];
-        snprintf(name, sizeof name, "bad-%s", seg_exts[k]);
+        snprintf(name, sizeof name, "bad-%s-%d", seg_exts[k], CASES[t][1]);
         sub(dir, f, name);
-        build_index(dir, &c, NULL, SMALL_RAM);
+        build_index(dir, &c, NULL, 60, 0);
         nd_index ix;
         open_index(&ix, dir, 0);
         assert_true(ix.man.n_segs >= 2);
-        /* damage the body of the second segment's file, keeping the
-         * structure that is checked at open */
-        const segment *s = &ix.segs[1];
+        /* damage the body of the file, keeping the structure that is
+         * checked at open */
+        const segment *s = &ix.segs[CASES[t][1]];
+        if (k == 4 && CASES[t][1] == 0)
+            assert_true(s->n_sblocks > 1 && s->sblocks[0].ulen >= STORED_BLOCK_TARGET);
         size_t from = FRAME_HEADER, to = FRAME_HEADER + s->body_len[k];
         if (k == 0)
             to = (size_t)s->tdx_index_off; /* term blocks, not the block index */
@@ -706,7 +720,7 @@ static void test_merge_corrupt_source(void **state)
     }
     /* a segment number that exists */
     char dir[4200];
-    sub(dir, f, "bad-doc");
+    sub(dir, f, "bad-doc-1");
     nd_index ix;
     open_index(&ix, dir, 1);
     uint64_t taken = ix.segs[0].meta.number;

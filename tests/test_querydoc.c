@@ -226,11 +226,73 @@ static void test_querydoc_cli(void **state)
     free(err);
 }
 
+static char *cli(int want_exit, const char *fmt, ...)
+{
+    char args[4096], cmd[8192], *out = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' query '%s' %s", ND_SEARCH_BIN, dir, args);
+    int rc = tu_run(cmd, &out, NULL);
+    if (rc != want_exit)
+        fail_msg("%s: exit %d, expected %d", args, rc, want_exit);
+    return out;
+}
+
+/* The options of `search query` for counts, dates, sorting and facets. */
+static void test_querydoc_cli_options(void **state)
+{
+    (void)state;
+    char *out = cli(0, "cocoa --count");
+    assert_string_equal(out, "109\n");
+    free(out);
+    out = cli(0, "cocoa --count --json --facets source,month");
+    assert_string_equal(out, "{\"query\":\"cocoa\",\"total_hits\":109,\"hits\":[],\"facets\":{"
+                             "\"source\":{\"Reuters\":109},\"month\":{\"1987-02\":1,"
+                             "\"1987-03\":49,\"1987-04\":59}}}\n");
+    free(out);
+    out = cli(0, "cocoa --since 1987-03 --until 1987-03 --count");
+    assert_string_equal(out, "49\n");
+    free(out);
+    out = cli(0, "cocoa --since 1987-03-10 --json --facets year,day -k 0");
+    assert_non_null(strstr(out, "\"facets\":{\"year\":{\"1987\":"));
+    assert_non_null(strstr(out, "\"day\":{\"1987-03-12\":3,"));
+    free(out);
+    /* newest first, then oldest first */
+    const char *orders[2] = {"-date", "date"};
+    for (int o = 0; o < 2; o++) {
+        out = cli(0, "cocoa --sort %s -k 20 --json --no-snippets", orders[o]);
+        char prev[32] = "";
+        int n = 0;
+        for (char *p = out; (p = strstr(p, "\"date\":\"")) != NULL; p += 8, n++) {
+            char d[32];
+            snprintf(d, sizeof d, "%.20s", p + 8);
+            if (n)
+                assert_true(o == 0 ? strcmp(d, prev) <= 0 : strcmp(d, prev) >= 0);
+            strcpy(prev, d);
+        }
+        assert_int_equal(n, 20);
+        free(out);
+    }
+    out = cli(0, "cocoa --sort -date -k 2 --offset 1");
+    assert_non_null(strstr(out, "109 hits for 'cocoa'"));
+    assert_non_null(strstr(out, "showing 2-3, newest first"));
+    assert_non_null(strstr(out, "\n2. "));
+    free(out);
+    free(cli(2, "cocoa --sort sideways"));
+    free(cli(2, "cocoa --since 1987-13"));
+    free(cli(2, "cocoa --until"));
+    free(cli(2, "cocoa --facets week"));
+    free(cli(3, "'co*'"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_querydoc_examples),
         cmocka_unit_test(test_querydoc_cli),
+        cmocka_unit_test(test_querydoc_cli_options),
     };
     return cmocka_run_group_tests_name("querydoc", tests, setup, teardown);
 }

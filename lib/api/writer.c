@@ -101,6 +101,7 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
     if (rc == ND_ENOTFOUND) {
         memset(&w->work, 0, sizeof w->work);
         w->work.next_seg = 1;
+        err_clear(&w->err);
         rc = ND_OK;
     }
     if (rc)

@@ -274,10 +274,13 @@ int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e);
 /* ---- segwrite.c: writing a segment's files ---------------------------- */
 
 /* The stored-articles file (.sto) being written. Records are appended to an
- * open block, which is compressed and written as soon as it reaches 32 KiB,
- * so memory holds one block plus the block index. memindex streams articles
- * through it as they are added; merge_segments copies records into it.
- * Transparent (like fout) so it can be embedded. */
+ * open block, which is compressed and written as soon as it reaches
+ * STORED_BLOCK_TARGET uncompressed bytes, so memory holds one block plus the
+ * block index. memindex streams articles through it as they are added;
+ * merge_segments copies records into it. Transparent (like fout) so it can
+ * be embedded. */
+#define STORED_BLOCK_TARGET (32u << 10)
+
 typedef struct stowriter {
     fout f;
     nd_buf block;      /* records of the open block */
@@ -296,6 +299,12 @@ int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e);
  * order (d->f[i] may be NULL when d->len[i] is 0). ND_ENOMEM, ND_EIO,
  * ND_ELIMIT. */
 int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e);
+/* Appends a whole block as it is: clen bytes of zlib stream holding n
+ * records (ulen bytes uncompressed). Only allowed while no block is open
+ * (w->block.len == 0), else ND_EINVAL. The caller vouches for the block;
+ * merge_segments uses it where re-compressing would give the same bytes. */
+int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t ulen, uint32_t n,
+                        nd_err *e);
 /* Bytes of memory held by the buffers (not counting the deflate state, a
  * constant of about 256 KiB once the first block is written). */
 size_t stowriter_bytes(const stowriter *w);
@@ -347,9 +356,11 @@ void segwriter_abort(segwriter *w);
  * false) of srcs[0..n), in order - every live document of srcs[0], then of
  * srcs[1], ... - renumbered densely from 0. Terms are merged from the
  * sources' dictionaries and postings (a term left without live documents is
- * dropped), stored records are copied as they are, field lengths and dates
- * are copied and the length totals recomputed over the live documents. The
- * result is the segment memindex would build from the same articles.
+ * dropped), stored records are copied as they are (whole compressed blocks
+ * where compressing again would give the same bytes), field lengths and
+ * dates are copied and the length totals recomputed over the live
+ * documents. The result is, byte for byte, the segment memindex would build
+ * from the same articles.
  * Sources are read through the checked readers: damage is ND_ECORRUPT. Also
  * ND_ENOMEM, ND_EIO, ND_ELIMIT (over ND_MAX_SEG_DOCS live documents).
  * Memory: the largest merged term's postings, one stored block per side, and

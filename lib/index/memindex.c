@@ -138,7 +138,7 @@ static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
         i = (i + 1) & mask;
     }
     if (mi->n_terms == mi->terms_cap) {
-        uint32_t cap = mi->terms_cap ? mi->terms_cap * 2 : 4096;
+        uint32_t cap = mi->terms_cap ? mi->terms_cap * 2 : 256;
         mterm *t = realloc(mi->terms, (size_t)cap * sizeof *t);
         if (!t)
             return -1;

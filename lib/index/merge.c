@@ -5,10 +5,13 @@
  * all sources are merged in key order (a heap of dictionary iterators),
  * each term's postings and positions decoded through the ordinary checked
  * cursors, remapped and handed to the segment writer; stored records are
- * copied byte for byte. Because segwrite.c makes every encoding decision
- * for memindex too, merging segments gives the very files a single writer
- * session would have produced from the same articles. Which segments to
- * merge, and when, is the caller's business.
+ * copied byte for byte, and whole compressed blocks are copied as they are
+ * where compressing them again would give the same bytes (most of them:
+ * compression is nearly all of a merge's work otherwise). Because
+ * segwrite.c makes every encoding decision for memindex too, merging
+ * segments gives the very files a single writer session would have
+ * produced from the same articles. Which segments to merge, and when, is
+ * the caller's business.
  */
 #include <stdlib.h>
 
@@ -250,14 +253,57 @@ static int build_columns(merger *m, seg_columns *cols, uint8_t *lens[N_TEXT_FIEL
     return ND_OK;
 }
 
+/* Block b of seg, documents first..end-1, can be copied compressed as it
+ * is when a writer starting a new block with the same records would write
+ * the very same block: no block is open on the output side, none of its
+ * documents is deleted, and it was closed by the writer's rule (it reached
+ * STORED_BLOCK_TARGET only with its last record). Its records are still
+ * decoded (*ok = 0 if they do not fill the block exactly), so damage is
+ * reported as it is on the slow path. Saves compressing it again. */
+static int copy_block(const segment *seg, uint32_t b, uint32_t first, uint32_t end,
+                      stowriter *sto, nd_buf *block, uint32_t *cached, int *ok, nd_err *e)
+{
+    const stored_block *sb = &seg->sblocks[b];
+    *ok = 0;
+    if (sto->block.len != 0 || sb->ulen < STORED_BLOCK_TARGET)
+        return ND_OK;
+    for (uint32_t d = first; d < end; d++)
+        if (segment_deleted(seg, d))
+            return ND_OK;
+    stored_doc last;
+    int rc = segment_stored(seg, end - 1, block, cached, &last, e);
+    if (rc)
+        return rc;
+    const uint8_t *rec = (const uint8_t *)last.f[SF_ID] - varint_len(last.len[SF_ID]);
+    const uint8_t *rec_end = (const uint8_t *)last.f[SF_LANG] + last.len[SF_LANG];
+    if (rec_end != block->data + block->len ||
+        (size_t)(rec - block->data) >= STORED_BLOCK_TARGET)
+        return ND_OK;
+    *ok = 1;
+    return stowriter_add_block(sto, seg->map[4].data + sb->off, sb->clen, sb->ulen, end - first,
+                               e);
+}
+
 static int copy_stored(merger *m, stowriter *sto, nd_err *e)
 {
     nd_buf block = {0};
     int rc = ND_OK;
     for (uint32_t i = 0; i < m->n && !rc; i++) {
         const segment *seg = m->src[i].seg;
-        uint32_t cached = UINT32_MAX;
+        uint32_t cached = UINT32_MAX, b = 0;
         for (uint32_t d = 0; d < seg->docs && !rc; d++) {
+            if (b < seg->n_sblocks && seg->sblocks[b].first == d) {
+                /* the first document of block b */
+                uint32_t end = b + 1 < seg->n_sblocks ? seg->sblocks[b + 1].first : seg->docs;
+                int copied;
+                rc = copy_block(seg, b++, d, end, sto, &block, &cached, &copied, e);
+                if (rc)
+                    break;
+                if (copied) {
+                    d = end - 1;
+                    continue;
+                }
+            }
             if (segment_deleted(seg, d))
                 continue;
             stored_doc sd;

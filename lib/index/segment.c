@@ -67,6 +67,10 @@ static int open_termdict(segment *s, nd_err *e)
         return CORRUPT(s, 0, "bad block counts");
     if (index_off < FRAME_HEADER || index_off > FRAME_HEADER + n - 24)
         return CORRUPT(s, 0, "index offset out of range");
+    /* an entry of the block index takes at least 10 bytes (offset, key length,
+     * key): a count the index cannot hold is damage, not a size to allocate */
+    if ((uint64_t)s->n_tblocks * 10 > FRAME_HEADER + n - 24 - index_off)
+        return CORRUPT(s, 0, "block count out of range");
     size_t nb = s->n_tblocks ? s->n_tblocks : 1;
     s->tblock_off = malloc(nb * sizeof *s->tblock_off);
     s->tblock_key = malloc(nb * sizeof *s->tblock_key);

@@ -17,7 +17,6 @@
 
 #include "index/index.h"
 
-#define STORED_BLOCK_TARGET (32u << 10) /* uncompressed bytes per stored block */
 #define TERMS_PER_TBLOCK 32
 
 static const char *const MAGICS[FILE_KINDS] = {"NDTD", "NDPO", "NDPS", "NDCL", "NDST"};
@@ -94,6 +93,23 @@ int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e)
     w->docs++;
     if (w->block.len >= STORED_BLOCK_TARGET)
         return flush_block(w, e);
+    return ND_OK;
+}
+
+int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t ulen, uint32_t n,
+                        nd_err *e)
+{
+    if (w->block.len != 0 || n == 0 || n > ND_MAX_SEG_DOCS - w->docs)
+        return err_set(e, ND_EINVAL, "stored block appended at the wrong place");
+    uint64_t off = fout_tell(&w->f);
+    int rc = fout_write(&w->f, z, clen, e);
+    if (rc)
+        return rc;
+    if (buf_put_u64(&w->index, off) || buf_put_u32(&w->index, clen) ||
+        buf_put_u32(&w->index, ulen) || buf_put_u32(&w->index, w->docs))
+        return err_set(e, ND_ENOMEM, "out of memory");
+    w->n_blocks++;
+    w->docs += n;
     return ND_OK;
 }
 
