@@ -72,21 +72,29 @@ static int db_open(sqlite3 **db, const char *dir, int create, nd_err *e)
     return ND_OK;
 }
 
+static int pragma_int(sqlite3 *db, const char *sql, int *out, nd_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(e, db, "not a catalog");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    else
+        rc = db_error(e, db, "read");
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? ND_OK : rc;
+}
+
 /* Checks the file is our catalog, of a version we read. */
 static int db_check(sqlite3 *db, nd_err *e)
 {
-    sqlite3_stmt *st;
-    int app = 0, ver = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &st, NULL) != SQLITE_OK)
-        return db_error(e, db, "not a catalog");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        app = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_error(e, db, "not a catalog");
-    if (sqlite3_step(st) == SQLITE_ROW)
-        ver = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int app, ver, rc;
+    /* Any failure here is an error, never "no index": a writer that took
+     * an unreadable catalog for an empty one would delete every segment. */
+    if ((rc = pragma_int(db, "PRAGMA application_id", &app, e)) ||
+        (rc = pragma_int(db, "PRAGMA user_version", &ver, e)))
+        return rc;
     if (ver == 0 && (app == 0 || app == CATALOG_APP_ID))
         return err_set(e, ND_ENOTFOUND, "%s: no commit yet", CATALOG_NAME); /* being created */
     if (app != CATALOG_APP_ID)
@@ -212,7 +220,8 @@ int manifest_read(manifest *m, const char *dir, nd_err *e)
         m->generation = (uint64_t)g;
         m->next_seg = (uint64_t)next;
     } else {
-        rc = err_set(e, ND_ENOTFOUND, "%s: no commit yet", dir);
+        /* the schema and the state row are created by one transaction */
+        rc = err_set(e, ND_ECORRUPT, "%s: catalog without a state row", CATALOG_NAME);
     }
     sqlite3_finalize(st);
     if (!rc)
