@@ -472,7 +472,7 @@ static void crash_child(const char *dir, const char *log, unsigned seed)
     if (rc)
         _exit(4);
     for (int k = 0;; k++) {
-        fprintf(lf, "begin %d\n", k);
+        fprintf(lf, "begin %u %d\n", seed, k);
         fflush(lf);
         fsync(fileno(lf));
         for (int i = 0; i < CRASH_BATCH; i++) {
@@ -488,7 +488,7 @@ static void crash_child(const char *dir, const char *log, unsigned seed)
             _exit(6);
         if (k % 7 == 6 && nd_writer_merge(w, 2))
             _exit(7);
-        fprintf(lf, "done %d\n", k);
+        fprintf(lf, "done %u %d\n", seed, k);
         fflush(lf);
         fsync(fileno(lf));
     }
@@ -532,17 +532,12 @@ static void test_lifecycle_crash_at_random_moments(void **state)
         FILE *lf = fopen(log, "r");
         char line[128];
         int begun[2] = {-1, -1}, done[2] = {-1, -1};
-        round = -1;
         while (lf && fgets(line, sizeof line, lf)) {
-            int k;
-            if (sscanf(line, "begin %d", &k) == 1) {
-                if (k == 0)
-                    round++;
-                if (round >= 0 && round < 2)
-                    begun[round] = k;
-            } else if (sscanf(line, "done %d", &k) == 1 && round >= 0 && round < 2) {
-                done[round] = k;
-            }
+            int k, r;
+            if (sscanf(line, "begin %d %d", &r, &k) == 2 && r >= 0 && r < 2)
+                begun[r] = k;
+            else if (sscanf(line, "done %d %d", &r, &k) == 2 && r >= 0 && r < 2)
+                done[r] = k;
         }
         if (lf)
             fclose(lf);

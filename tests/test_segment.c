@@ -1611,9 +1611,9 @@ static void test_segment_damage_past_checksums(void **state)
     /* articles of every shape; then many short ones, so that 128-document
      * blocks, skip tables and packed positions get damaged as well */
     build_small(f, "ix", dir, sizeof dir, &c1, 50, 0x51ull, 0);
-    fuzz_index(f, dir, 800, 0xc0ffeeull);
+    fuzz_index(f, dir, 600, 0xc0ffeeull);
     build_small(f, "ix2", dir, sizeof dir, &c2, 300, 0x52ull, 1);
-    fuzz_index(f, dir, 800, 0xbadull);
+    fuzz_index(f, dir, 600, 0xbadull);
     free_corpus(&c1);
     free_corpus(&c2);
 }

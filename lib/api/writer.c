@@ -84,6 +84,9 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
     strcpy(w->dir, dir);
     w->ram_budget = opts && opts->ram_budget ? opts->ram_budget : DEFAULT_RAM_BUDGET;
     w->merge_factor = opts && opts->merge_factor ? opts->merge_factor : DEFAULT_MERGE_FACTOR;
+    w->threads = opts && opts->threads > 1 ? opts->threads : 1;
+    if (w->threads > ND_MAX_THREADS)
+        w->threads = ND_MAX_THREADS;
     if ((rc = make_dir(dir, &w->err)))
         goto fail;
     char path[4200];
@@ -275,17 +278,16 @@ static int note_id(nd_writer *w, const char *id, size_t len, uint64_t v)
     return ND_OK;
 }
 
-int nd_writer_add(nd_writer *w, const nd_doc *doc)
+int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks)
 {
-    if (!w || !doc)
-        return ND_EINVAL;
     int rc = check_doc(w, doc);
     if (rc)
         return rc;
     if (!w->mi && (rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
         return rc;
     uint32_t local = memindex_docs(w->mi);
-    rc = memindex_add(w->mi, w->an, doc, local, &w->err);
+    rc = toks ? memindex_add_tokens(w->mi, doc, toks, local, &w->err)
+              : memindex_add(w->mi, w->an, doc, local, &w->err);
     if (rc) {
         /* the article may be half-added: this segment cannot be trusted */
         memindex_abort(w->mi);
@@ -300,6 +302,13 @@ int nd_writer_add(nd_writer *w, const nd_doc *doc)
     if (memindex_bytes(w->mi) + strmap_bytes(&w->ids) + w->superseded.cap >= w->ram_budget)
         return flush(w);
     return ND_OK;
+}
+
+int nd_writer_add(nd_writer *w, const nd_doc *doc)
+{
+    if (!w || !doc)
+        return ND_EINVAL;
+    return writer_add(w, doc, NULL);
 }
 
 int nd_writer_delete(nd_writer *w, const char *id, size_t len)

@@ -62,8 +62,11 @@ static int open_termdict(segment *s, nd_err *e)
     uint64_t index_off = ld_u64(t + 8);
     s->n_tblocks = ld_u32(t + 16);
     s->tblock_size = ld_u32(t + 20);
+    /* n_tblocks = ceil(n_terms / tblock_size), written without overflow */
     if (s->tblock_size == 0 || s->tblock_size > 4096 ||
-        (uint64_t)s->n_tblocks != (s->n_terms + s->tblock_size - 1) / s->tblock_size)
+        (s->n_tblocks == 0 ? s->n_terms != 0
+                           : (s->n_terms <= (uint64_t)(s->n_tblocks - 1) * s->tblock_size ||
+                              s->n_terms > (uint64_t)s->n_tblocks * s->tblock_size)))
         return CORRUPT(s, 0, "bad block counts");
     if (index_off < FRAME_HEADER || index_off > FRAME_HEADER + n - 24)
         return CORRUPT(s, 0, "index offset out of range");
@@ -136,6 +139,9 @@ static int open_stored(segment *s, nd_err *e)
         if ((i == 0 && b->first != 0) || (i > 0 && b->first <= s->sblocks[i - 1].first) ||
             b->first >= s->docs)
             return CORRUPT(s, 4, "block %u: bad first document", i);
+        /* deflate expands at most about 1032:1; a larger claim is damage */
+        if ((uint64_t)b->ulen > (uint64_t)b->clen * 1032 + 64)
+            return CORRUPT(s, 4, "block %u: impossible uncompressed size", i);
         prev_end = b->off + b->clen;
     }
     if (prev_end != data_end || (s->docs > 0 && s->n_sblocks == 0))
@@ -266,6 +272,8 @@ int term_iter_next(term_iter *it, nd_err *e)
     it->next_doc_off += doc_len;
     it->next_pos_off += pos_len;
     it->in_block--;
+    if (it->in_block == 0 && it->p != it->end)
+        return CORRUPT(s, 0, "block %u: bytes after its last term", it->block);
     return ND_OK;
 }
 
