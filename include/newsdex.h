@@ -154,10 +154,14 @@ typedef struct nd_writer_opts {
     unsigned merge_factor;   /* segments of one size tier that trigger an
                                 automatic merge after a commit; 0 = default
                                 (10), 1 = no automatic merges */
+    unsigned threads;        /* analysis threads for nd_writer_add_jsonl; 0 or
+                                1 = analyse on the calling thread (at most 64
+                                are used). The index is the same either way.
+                                @since 0.2 */
 } nd_writer_opts;
 
 #define ND_WRITER_OPTS_VERSION 1
-#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, 0}
+#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, 0, 0}
 
 /** Opens (creating if needed) the index directory `dir` for writing and takes
  *  its writer lock.
@@ -172,7 +176,8 @@ ND_API int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts
 
 /** Adds one article. It becomes visible to readers at the next successful
  *  nd_writer_commit. An article without an id is rejected with ND_EINVAL.
- *  @since 0.1 */
+ *  Analysis runs on the calling thread (opts.threads does not apply; nor
+ *  to nd_writer_add_json). @since 0.1 */
 ND_API int nd_writer_add(nd_writer *w, const nd_doc *doc);
 
 /** Parses one JSON object (one line of a JSON Lines file) and adds it.
@@ -212,6 +217,12 @@ typedef struct nd_ingest_opts {
 /** Reads a JSON Lines file (gzip-compressed or plain, detected from its
  *  content; "-" reads standard input) and adds each article, reporting bad
  *  lines through opts->on_error and counting them in *stats.
+ *  With nd_writer_opts.threads = N > 1, N worker threads (started and
+ *  joined by this call) parse and analyse lines ahead of the calling
+ *  thread, which adds the articles in input order: ids, reports, stats and
+ *  index files are the same as with one thread, and the callbacks are
+ *  still called on the calling thread only. Up to 2N batches of lines (each
+ *  at most 256 lines or about 4 MiB, or one longer line) are in flight.
  *  @param stats may be NULL; otherwise filled (accumulated into: zero it
  *  before the first file).
  *  @return ND_OK when the whole file was read (bad lines do not count as

@@ -28,6 +28,9 @@ static const char INDEX_HELP[] =
     "  --append       accepted for compatibility (adding is the default)\n"
     "  --ram MIB      memory for buffered postings before a segment is written\n"
     "                 (default 256)\n"
+    "  --threads N    threads parsing and analysing the articles (default: one\n"
+    "                 per online CPU, at most 16; 1 = all on the main thread);\n"
+    "                 the index is the same whatever N is\n"
     "  --json         print the summary as one JSON object\n"
     "  -q, --quiet    no progress display\n"
     "  -h, --help     this help\n";
@@ -76,10 +79,24 @@ static void on_progress(void *ctx, const nd_ingest_stats *st)
     fflush(stderr);
 }
 
+#define MAX_THREADS 16
+
+/* One thread per online CPU, at most MAX_THREADS. */
+static size_t default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > MAX_THREADS ? MAX_THREADS : (size_t)n;
+}
+
 static uint64_t dir_bytes(const char *dir)
 {
     nd_index *ix;
-    if (nd_index_open(&ix, dir, NULL, NULL, 0) != ND_OK)
+    /* sizes only: no need to read every byte for its checksum */
+    nd_open_opts oo = ND_OPEN_OPTS_INIT;
+    oo.skip_checksums = 1;
+    if (nd_index_open(&ix, dir, &oo, NULL, 0) != ND_OK)
         return 0;
     nd_index_stats st;
     nd_index_stats_get(ix, &st);
@@ -92,7 +109,7 @@ int cmd_index(int argc, char **argv)
 {
     const char *dir = NULL;
     const char **files = calloc((size_t)argc + 1, sizeof *files);
-    size_t n_files = 0, ram_mib = 0;
+    size_t n_files = 0, ram_mib = 0, threads = default_threads();
     int strict = 0, append = 0, json = 0, quiet = 0;
     if (!files)
         return fail(EX_FAIL, "out of memory");
@@ -116,6 +133,12 @@ int cmd_index(int argc, char **argv)
                 free(files);
                 return usage_error("--ram needs a size in MiB (1..1048576)");
             }
+        } else if (strcmp(a, "--threads") == 0) {
+            if (i + 1 >= argc || parse_size(argv[++i], &threads) || threads == 0 ||
+                threads > MAX_THREADS) {
+                free(files);
+                return usage_error("--threads needs a number (1..%d)", MAX_THREADS);
+            }
         } else if (a[0] == '-' && a[1] != 0) {
             free(files);
             return usage_error("index: unknown option '%s'", a);
@@ -132,6 +155,7 @@ int cmd_index(int argc, char **argv)
     (void)append;
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.ram_budget = ram_mib << 20;
+    wo.threads = (unsigned)threads;
     nd_writer *w;
     int rc = nd_writer_open(&w, dir, &wo);
     if (rc) {

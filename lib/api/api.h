@@ -3,6 +3,11 @@
  * (lock, adds, deletes, flushes, commits), jsonl.c (JSON input) and
  * merge.c (the merge policy).
  *
+ * nd_writer_add_jsonl with nd_writer_opts.threads > 1 parses and analyses lines on
+ * worker threads (jsonl.c), but every article is still added to the
+ * segment being built by the calling thread, in input order, through
+ * writer_add - so the result does not depend on the number of threads.
+ *
  * The writer's working state is a list of segments: those of the last
  * commit followed by those flushed since, each open for reading (to find
  * ids) with its deletion bitmap as it will be at the next commit. Adds and
@@ -37,10 +42,20 @@ struct nd_writer {
     nd_buf superseded;   /* bitmap over mi's documents replaced in the batch */
     size_t ram_budget;
     unsigned merge_factor;
+    unsigned threads;    /* analysis threads of nd_writer_add_jsonl (1 = none) */
     int broken;          /* a failure left buffered state inconsistent */
     nd_err err;
     nd_buf scratch;
 };
+
+#define ND_MAX_THREADS 64 /* more analysis threads than this are not started */
+
+/* writer.c */
+/* Adds one article: checks it, adds it to the segment being built (from
+ * toks, its analysis by doc_tokens_analyse, or analysed here with w->an
+ * when toks is NULL), records its id for upserts and flushes under the RAM
+ * budget. nd_writer_add and nd_writer_add_jsonl both come through here. */
+int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks);
 
 /* merge.c */
 /* Merges the working segments idx[0..n) (distinct, any order) into one new

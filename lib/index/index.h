@@ -124,11 +124,47 @@ typedef struct memindex memindex;
 
 /* Starts a segment: opens its stored-articles file in dir. */
 int memindex_open(memindex **out, const char *dir, uint64_t seg_number, nd_err *e);
-/* Adds one analysed article (the analyzer is the caller's). `seq` is the
- * writer's sequence number of the add, kept per document (memindex_seqs)
- * so the commit can tell superseded copies of an id apart. The id must be
- * 1..ND_MAX_TERM_BYTES bytes. */
+/* Adds one article, analysing it with the caller's analyzer: the same as
+ * doc_tokens_analyse into a doc_tokens the memindex owns, then
+ * memindex_add_tokens. `seq` is the writer's sequence number of the add,
+ * kept per document (memindex_seqs) so the commit can tell superseded
+ * copies of an id apart. The id must be 1..ND_MAX_TERM_BYTES bytes. */
 int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, uint64_t seq, nd_err *e);
+
+/* Everything the analyzer makes of one article, kept apart from the
+ * memindex so that analysis can run on another thread (with that thread's
+ * own analyzer) while the memindex stays with the writer. Zero-initialise;
+ * reusable; free with doc_tokens_free. */
+typedef struct doc_token {
+    size_t off;   /* key bytes (field byte + normalised term) at keys.data + off */
+    uint32_t len; /* 2..ND_MAX_TERM_KEY */
+    uint32_t pos; /* position in its field */
+} doc_token;
+
+typedef struct doc_tokens {
+    doc_token *toks;                 /* title, then body, then url tokens, in order */
+    size_t n_toks, toks_cap;
+    size_t end[N_TEXT_FIELDS];       /* field f's tokens end at toks[end[f]] */
+    nd_buf keys;                     /* key bytes of toks */
+    nd_buf kw[2];                    /* normalised source and lang (empty: not indexed) */
+    int rc;                          /* ND_OK, or why the analysis failed ... */
+    nd_err err;                      /* ... with its message */
+    int cur_field;                   /* the field being analysed */
+} doc_tokens;
+
+/* Analyses doc's text fields and keyword values into t (replacing its
+ * content). Uses only `an`: safe on any thread that owns both. A failure
+ * (ND_ENOMEM, ND_ELIMIT, ND_EIO, ND_EINVAL for a bad id) is returned and
+ * also kept in t, and memindex_add_tokens reports it. */
+int doc_tokens_analyse(doc_tokens *t, nd_analyzer *an, const nd_doc *doc);
+/* Adds an article analysed by doc_tokens_analyse from the same doc: term
+ * ids, postings, field lengths, keywords, id term, date and stored copy.
+ * The bytes written are the same as memindex_add's. */
+int memindex_add_tokens(memindex *mi, const nd_doc *doc, const doc_tokens *t, uint64_t seq,
+                        nd_err *e);
+/* Bytes held by t (capacities). */
+size_t doc_tokens_bytes(const doc_tokens *t);
+void doc_tokens_free(doc_tokens *t);
 /* The sequence numbers of the documents added so far, by local id. */
 const uint64_t *memindex_seqs(const memindex *mi);
 uint32_t memindex_docs(const memindex *mi);

@@ -1,12 +1,14 @@
 /*
- * memindex.c - the accumulator behind nd_writer. Articles are analysed as
- * they arrive; each term's postings (document gaps, frequencies, position
- * gaps) are appended to a compact varint stream of its own, the per-field
- * lengths and dates go to column arrays, and the stored copy of each
- * article is compressed straight to the segment's .sto file (a stowriter),
- * so memory holds postings only. memindex_finish sorts the terms, decodes
- * each one's stream and hands it to the segment writer (segwrite.c), which
- * owns every byte of the files.
+ * memindex.c - the accumulator behind nd_writer. An article is analysed
+ * first, into a doc_tokens that needs nothing but an analyzer (so
+ * nd_writer_add_jsonl can do that part on worker threads), then added in
+ * order on the writer's thread: each term's postings (document gaps,
+ * frequencies, position gaps) are appended to a compact varint stream of
+ * its own, the per-field lengths and dates go to column arrays, and the
+ * stored copy of each article is compressed straight to the segment's .sto
+ * file (a stowriter), so memory holds postings only. memindex_finish sorts
+ * the terms, decodes each one's stream and hands it to the segment writer
+ * (segwrite.c), which owns every byte of the files.
  */
 #include <stdlib.h>
 
@@ -36,13 +38,10 @@ struct memindex {
     nd_buf keys;
     size_t post_bytes; /* sum of mterm.cap */
     /* per-article scratch */
-    uint64_t *occ; /* (term index << 32) | position, for one field */
+    doc_tokens tok; /* memindex_add's analysis (not in memindex_bytes) */
+    uint64_t *occ;  /* (term index << 32) | position, for one field */
     size_t n_occ, occ_cap;
-    int cur_field;
-    uint32_t cur_len;
     nd_err *err;
-    int fail;
-    nd_buf kwbuf;
     /* columns */
     nd_buf lens[N_TEXT_FIELDS];
     nd_buf dates;
@@ -92,9 +91,11 @@ uint32_t memindex_docs(const memindex *mi)
 
 size_t memindex_bytes(const memindex *mi)
 {
-    size_t n = sizeof *mi + mi->post_bytes + (size_t)mi->terms_cap * sizeof(mterm) +
-               (size_t)mi->n_slots * 4 + mi->keys.cap + mi->occ_cap * 8 + mi->dates.cap +
-               mi->seqs.cap + stowriter_bytes(&mi->sto);
+    /* mi->tok is left out: adds analysed elsewhere (memindex_add_tokens)
+     * must flush at the same points as memindex_add */
+    size_t n = sizeof *mi - sizeof mi->tok + mi->post_bytes +
+               (size_t)mi->terms_cap * sizeof(mterm) + (size_t)mi->n_slots * 4 + mi->keys.cap +
+               mi->occ_cap * 8 + mi->dates.cap + mi->seqs.cap + stowriter_bytes(&mi->sto);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
     return n;
@@ -205,33 +206,92 @@ static int post_add(memindex *mi, mterm *m, uint32_t doc, const uint64_t *occ, u
     return ND_OK;
 }
 
-/* ---- adding an article ---------------------------------------------- */
+/* ---- analysing an article ------------------------------------------- */
 
-static int on_token(void *ctx, const nd_token *t)
+static int tok_fail(doc_tokens *t, int rc, const char *msg)
 {
-    memindex *mi = ctx;
-    uint8_t key[ND_MAX_TERM_KEY];
-    key[0] = (uint8_t)mi->cur_field;
-    memcpy(key + 1, t->term, t->len);
-    int64_t id = term_id(mi, key, t->len + 1);
-    if (id < 0) {
-        mi->fail = ND_ENOMEM;
-        return 1;
-    }
-    if (mi->n_occ == mi->occ_cap) {
-        size_t cap = mi->occ_cap ? mi->occ_cap * 2 : 1024;
-        uint64_t *o = realloc(mi->occ, cap * sizeof *o);
-        if (!o) {
-            mi->fail = ND_ENOMEM;
+    t->rc = err_set(&t->err, rc, "%s", msg);
+    return t->rc;
+}
+
+static int on_token(void *ctx, const nd_token *tok)
+{
+    doc_tokens *t = ctx;
+    if (t->n_toks == t->toks_cap) {
+        size_t cap = t->toks_cap ? t->toks_cap * 2 : 1024;
+        doc_token *n = realloc(t->toks, cap * sizeof *n);
+        if (!n)
             return 1;
-        }
-        mi->occ = o;
-        mi->occ_cap = cap;
+        t->toks = n;
+        t->toks_cap = cap;
     }
-    mi->occ[mi->n_occ++] = ((uint64_t)id << 32) | t->pos;
-    mi->cur_len++;
+    if (buf_reserve(&t->keys, tok->len + 1))
+        return 1;
+    doc_token *d = &t->toks[t->n_toks++];
+    d->off = t->keys.len;
+    d->len = (uint32_t)tok->len + 1;
+    d->pos = tok->pos;
+    t->keys.data[t->keys.len] = (uint8_t)t->cur_field;
+    memcpy(t->keys.data + t->keys.len + 1, tok->term, tok->len);
+    t->keys.len += tok->len + 1;
     return 0;
 }
+
+static int analyse_text(doc_tokens *t, nd_analyzer *an, int field, const char *s, size_t n)
+{
+    t->cur_field = field;
+    if (n > 0) {
+        int rc = analyzer_run(an, s, n, on_token, t);
+        if (rc > 0) /* on_token ran out of memory */
+            return tok_fail(t, ND_ENOMEM, "out of memory while indexing");
+        if (rc < 0)
+            return tok_fail(t, rc, "analyzer failed");
+    }
+    t->end[field] = t->n_toks;
+    return ND_OK;
+}
+
+int doc_tokens_analyse(doc_tokens *t, nd_analyzer *an, const nd_doc *d)
+{
+    t->n_toks = 0;
+    buf_reset(&t->keys);
+    buf_reset(&t->kw[0]);
+    buf_reset(&t->kw[1]);
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        t->end[f] = 0;
+    t->rc = ND_OK;
+    err_clear(&t->err);
+    if (d->id_len == 0 || d->id_len > ND_MAX_TERM_BYTES)
+        return t->rc = err_set(&t->err, ND_EINVAL, "article id must be 1 to %d bytes",
+                               ND_MAX_TERM_BYTES);
+    if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX || d->url_len > UINT32_MAX)
+        return tok_fail(t, ND_ELIMIT, "article text over 4 GiB");
+    int rc;
+    if ((rc = analyse_text(t, an, FIELD_TITLE, d->title, d->title_len)) ||
+        (rc = analyse_text(t, an, FIELD_BODY, d->body, d->body_len)) ||
+        (rc = analyse_text(t, an, FIELD_URL, d->url, d->url_len)))
+        return rc;
+    if ((d->source_len && analyzer_keyword(an, d->source, d->source_len, &t->kw[0])) ||
+        (d->lang_len && analyzer_keyword(an, d->lang, d->lang_len, &t->kw[1])))
+        return tok_fail(t, ND_ENOMEM, "out of memory while indexing");
+    return ND_OK;
+}
+
+size_t doc_tokens_bytes(const doc_tokens *t)
+{
+    return t->toks_cap * sizeof *t->toks + t->keys.cap + t->kw[0].cap + t->kw[1].cap;
+}
+
+void doc_tokens_free(doc_tokens *t)
+{
+    free(t->toks);
+    buf_free(&t->keys);
+    buf_free(&t->kw[0]);
+    buf_free(&t->kw[1]);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- adding an analysed article ----------------------------------------- */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -239,18 +299,29 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int index_text(memindex *mi, nd_analyzer *an, int field, const char *s, size_t n)
+/* Postings and length of text field `field` from its tokens [from, to). */
+static int index_text(memindex *mi, int field, const doc_tokens *t, size_t from, size_t to)
 {
-    mi->n_occ = 0;
-    mi->cur_field = field;
-    mi->cur_len = 0;
-    mi->fail = 0;
-    if (n > 0) {
-        int rc = analyzer_run(an, s, n, on_token, mi);
-        if (mi->fail)
+    size_t n = to - from;
+    if (n > mi->occ_cap) {
+        /* the capacity doubles from 1024 as it always has: memindex_bytes
+         * counts it, and flushes must happen where they did */
+        size_t cap = mi->occ_cap ? mi->occ_cap * 2 : 1024;
+        while (cap < n)
+            cap *= 2;
+        uint64_t *o = realloc(mi->occ, cap * sizeof *o);
+        if (!o)
             return oom(mi);
-        if (rc < 0)
-            return err_set(mi->err, rc, "analyzer failed");
+        mi->occ = o;
+        mi->occ_cap = cap;
+    }
+    mi->n_occ = 0;
+    for (size_t k = from; k < to; k++) {
+        const doc_token *d = &t->toks[k];
+        int64_t id = term_id(mi, t->keys.data + d->off, d->len);
+        if (id < 0)
+            return oom(mi);
+        mi->occ[mi->n_occ++] = ((uint64_t)id << 32) | d->pos;
     }
     /* Group occurrences by term: positions are already ascending per term. */
     if (mi->n_occ > 1)
@@ -269,25 +340,21 @@ static int index_text(memindex *mi, nd_analyzer *an, int field, const char *s, s
             return err_set(mi->err, rc, "postings of one term exceed 4 GiB in a segment");
         i = j;
     }
-    uint32_t len = mi->cur_len;
+    uint32_t len = (uint32_t)n;
     mi->sum_len[field] += len;
     if (buf_put_u32(&mi->lens[field], len))
         return oom(mi);
     return ND_OK;
 }
 
-static int index_keyword(memindex *mi, nd_analyzer *an, int field, const char *s, size_t n)
+static int index_keyword(memindex *mi, int field, const nd_buf *kw)
 {
-    if (n == 0)
-        return ND_OK;
-    if (analyzer_keyword(an, s, n, &mi->kwbuf))
-        return oom(mi);
-    size_t len = mi->kwbuf.len;
+    size_t len = kw->len;
     if (len == 0 || len > ND_MAX_TERM_BYTES)
-        return ND_OK; /* empty or over-long values are stored, not indexed */
+        return ND_OK; /* absent, empty or over-long values are stored, not indexed */
     uint8_t key[ND_MAX_TERM_KEY];
     key[0] = (uint8_t)field;
-    memcpy(key + 1, mi->kwbuf.data, len);
+    memcpy(key + 1, kw->data, len);
     int64_t id = term_id(mi, key, len + 1);
     if (id < 0)
         return oom(mi);
@@ -322,21 +389,20 @@ const uint64_t *memindex_seqs(const memindex *mi)
     return (const uint64_t *)mi->seqs.data;
 }
 
-int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, uint64_t seq, nd_err *e)
+int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, uint64_t seq,
+                        nd_err *e)
 {
     mi->err = e;
-    if (d->id_len == 0 || d->id_len > ND_MAX_TERM_BYTES)
-        return err_set(e, ND_EINVAL, "article id must be 1 to %d bytes", ND_MAX_TERM_BYTES);
     if (mi->docs >= ND_MAX_SEG_DOCS)
         return err_set(e, ND_ELIMIT, "segment is full");
-    if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX || d->url_len > UINT32_MAX)
-        return err_set(e, ND_ELIMIT, "article text over 4 GiB");
+    if (t->rc)
+        return err_set(e, t->rc, "%s", t->err.msg);
     int rc;
-    if ((rc = index_text(mi, an, FIELD_TITLE, d->title, d->title_len)) ||
-        (rc = index_text(mi, an, FIELD_BODY, d->body, d->body_len)) ||
-        (rc = index_text(mi, an, FIELD_URL, d->url, d->url_len)) ||
-        (rc = index_keyword(mi, an, FIELD_SOURCE, d->source, d->source_len)) ||
-        (rc = index_keyword(mi, an, FIELD_LANG, d->lang, d->lang_len)) ||
+    if ((rc = index_text(mi, FIELD_TITLE, t, 0, t->end[FIELD_TITLE])) ||
+        (rc = index_text(mi, FIELD_BODY, t, t->end[FIELD_TITLE], t->end[FIELD_BODY])) ||
+        (rc = index_text(mi, FIELD_URL, t, t->end[FIELD_BODY], t->end[FIELD_URL])) ||
+        (rc = index_keyword(mi, FIELD_SOURCE, &t->kw[0])) ||
+        (rc = index_keyword(mi, FIELD_LANG, &t->kw[1])) ||
         (rc = index_id(mi, d->id, d->id_len)))
         return rc;
     if (buf_put_u64(&mi->dates, (uint64_t)d->date) || buf_append(&mi->seqs, &seq, sizeof seq))
@@ -345,6 +411,12 @@ int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, uint64_t seq, n
         return rc;
     mi->docs++;
     return ND_OK;
+}
+
+int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, uint64_t seq, nd_err *e)
+{
+    doc_tokens_analyse(&mi->tok, an, d); /* a failure is reported by the add */
+    return memindex_add_tokens(mi, d, &mi->tok, seq, e);
 }
 
 /* ---- writing the segment ------------------------------------------------ */
@@ -463,7 +535,7 @@ static void free_mem(memindex *mi)
     free(mi->slots);
     free(mi->occ);
     buf_free(&mi->keys);
-    buf_free(&mi->kwbuf);
+    doc_tokens_free(&mi->tok);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         buf_free(&mi->lens[f]);
     buf_free(&mi->dates);

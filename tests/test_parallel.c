@@ -1,0 +1,346 @@
+/*
+ * test_parallel.c - nd_writer_add_jsonl with analysis threads: for the same
+ * input, the index files, the ingest stats, the bad-line reports, the
+ * progress calls and the return codes must be exactly those of the
+ * one-thread path - with duplicate ids (upserts, also across flushed
+ * segments), bad lines of every kind, blank lines, several files, a strict
+ * stop (early, with batches still in flight, and late), and a truncated
+ * gzip file.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "newsdex.h"
+#include "testutil.h"
+
+static const char *const WORDS[] = {
+    "oil",    "prices", "bank",  "rates", "election", "vote",   "strike", "harbour",
+    "market", "shares", "trade", "china", "storm",    "flood",  "court",  "ruling",
+    "merger", "bid",    "Zürich", "東京", "naïve",    "ﬁnance", "Straße", "O’Brien's"};
+#define N_WORDS (sizeof WORDS / sizeof WORDS[0])
+
+static const char *const SOURCES[] = {"Reuters", "AP", " reuters ", "Agence France-Presse", ""};
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        assert_true(n >= 0);
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        assert_non_null(b->p);
+        b->cap = cap;
+    }
+}
+
+/* n lines of JSON: articles (every 11th reuses an earlier id), blank and
+ * white lines, and bad lines of every kind. first_bad: the first line that
+ * may be bad (1-based); none before it. */
+static sbuf make_input(uint64_t seed, int n, int first_bad)
+{
+    sbuf b = {0};
+    uint64_t s = seed;
+    for (int i = 1; i <= n; i++) {
+        int may_fail = i >= first_bad;
+        if (i % 97 == 13) {
+            sb_printf(&b, "\n");
+        } else if (i % 101 == 7) {
+            sb_printf(&b, "  \t \r\n");
+        } else if (may_fail && i % 89 == 5) {
+            sb_printf(&b, "{\"id\": \"broken-%d\", \"title\": \n", i);
+        } else if (may_fail && i % 83 == 3) {
+            sb_printf(&b, "{\"title\": \"no id here\"}\n");
+        } else if (may_fail && i % 79 == 2) {
+            sb_printf(&b, "{\"id\": \"d-%d\", \"date\": \"2019-13-01\"}\n", i);
+        } else if (may_fail && i % 73 == 1) {
+            sb_printf(&b, "{\"id\": \"%0300d\", \"body\": \"too long an id\"}\n", i);
+        } else if (may_fail && i % 71 == 4) {
+            sb_printf(&b, "{\"id\": \"d-%d\", \"title\": 42}\n", i);
+        } else {
+            int id = i % 11 == 0 ? i / 2 : i;
+            sb_printf(&b, "{\"id\": \"d-%d\", \"title\": \"", id);
+            int tw = 1 + (int)(tu_rand(&s) % 8);
+            for (int k = 0; k < tw; k++)
+                sb_printf(&b, "%s%s", k ? " " : "", WORDS[tu_rand(&s) % N_WORDS]);
+            sb_printf(&b, "\", \"body\": \"");
+            int bw = (int)(tu_rand(&s) % 300);
+            for (int k = 0; k < bw; k++)
+                sb_printf(&b, "%s%s%s", k ? " " : "", WORDS[tu_rand(&s) % N_WORDS],
+                          k % 17 == 16 ? ".\\n" : "");
+            sb_printf(&b, "\", \"source\": \"%s\", \"lang\": \"%s\"",
+                      SOURCES[tu_rand(&s) % 5], i % 3 ? "en" : "DE");
+            if (i % 4)
+                sb_printf(&b, ", \"url\": \"https://news.example/%d/story-%d\"", i % 50, i);
+            if (i % 5)
+                sb_printf(&b, ", \"date\": \"19%02d-%02d-%02d\"", 50 + i % 40, 1 + i % 12,
+                          1 + i % 28);
+            sb_printf(&b, ", \"extra\": [1, {\"x\": null}]}\n");
+        }
+    }
+    return b;
+}
+
+static void write_gz(const char *path, const void *data, size_t n)
+{
+    gzFile gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, data, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+/* What one ingest run produced. */
+typedef struct run {
+    char *dir;
+    int rc;                /* of the last nd_writer_add_jsonl */
+    int commit_rc;
+    char errmsg[512];      /* the writer's message after the ingest */
+    nd_ingest_stats stats;
+    sbuf reports;          /* "FILE:LINE: reason" per bad line */
+    sbuf progress;         /* one line per progress call */
+} run;
+
+static void on_error(void *ctx, const char *file, uint64_t line, const char *reason)
+{
+    run *r = ctx;
+    sb_printf(&r->reports, "%s:%llu: %s\n", file, (unsigned long long)line, reason);
+}
+
+static void on_progress(void *ctx, const nd_ingest_stats *st)
+{
+    run *r = ctx;
+    sb_printf(&r->progress, "%llu %llu %llu %llu %llu\n", (unsigned long long)st->lines,
+              (unsigned long long)st->added, (unsigned long long)st->skipped,
+              (unsigned long long)st->bytes_read, (unsigned long long)st->bytes_total);
+}
+
+static void do_run(run *r, unsigned threads, const char *const *files, int n_files, int strict,
+                   size_t ram)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = tu_mkdtemp();
+    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+    wo.ram_budget = ram;
+    wo.threads = threads;
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, r->dir, &wo), ND_OK);
+    nd_ingest_opts io = ND_INGEST_OPTS_INIT;
+    io.strict = strict;
+    io.on_error = on_error;
+    io.on_progress = on_progress;
+    io.ctx = r;
+    for (int i = 0; i < n_files; i++) {
+        r->rc = nd_writer_add_jsonl(w, files[i], &io, &r->stats);
+        if (r->rc)
+            break;
+    }
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", nd_writer_errmsg(w));
+    r->commit_rc = nd_writer_commit(w);
+    nd_writer_free(w);
+}
+
+static void free_run(run *r)
+{
+    tu_rmrf(r->dir);
+    free(r->dir);
+    free(r->reports.p);
+    free(r->progress.p);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted seg-* names in dir (NULL-terminated, caller frees). */
+static char **seg_files(const char *dir, size_t *n)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char **v = NULL;
+    *n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "seg-", 4) != 0)
+            continue;
+        v = realloc(v, (*n + 2) * sizeof *v);
+        assert_non_null(v);
+        v[(*n)++] = strdup(de->d_name);
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, cmp_str);
+    return v;
+}
+
+/* Every result of b equals a's, index files byte for byte. */
+static void assert_same(const run *a, const run *b, size_t min_files)
+{
+    assert_int_equal(a->rc, b->rc);
+    assert_int_equal(a->commit_rc, b->commit_rc);
+    assert_string_equal(a->errmsg, b->errmsg);
+    assert_memory_equal(&a->stats, &b->stats, sizeof a->stats);
+    assert_int_equal(a->reports.len, b->reports.len);
+    if (a->reports.len)
+        assert_memory_equal(a->reports.p, b->reports.p, a->reports.len);
+    assert_int_equal(a->progress.len, b->progress.len);
+    assert_memory_equal(a->progress.p, b->progress.p, a->progress.len);
+    size_t na, nb;
+    char **fa = seg_files(a->dir, &na), **fb = seg_files(b->dir, &nb);
+    assert_int_equal(na, nb);
+    assert_true(na >= min_files);
+    for (size_t i = 0; i < na; i++) {
+        assert_string_equal(fa[i], fb[i]);
+        char pa[4200], pb[4200];
+        snprintf(pa, sizeof pa, "%s/%s", a->dir, fa[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b->dir, fb[i]);
+        size_t la, lb;
+        char *da = tu_read_file(pa, &la), *db = tu_read_file(pb, &lb);
+        assert_non_null(da);
+        assert_non_null(db);
+        assert_int_equal(la, lb);
+        if (memcmp(da, db, la) != 0)
+            fail_msg("%s differs", fa[i]);
+        free(da);
+        free(db);
+        free(fa[i]);
+        free(fb[i]);
+    }
+    free(fa);
+    free(fb);
+}
+
+static char *tmp_path(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    assert_non_null(p);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+/* Two files (one gzip), many flushes and upserts across segments: threads
+ * 2 and 3 give what one thread gives. */
+static void test_parallel_same_index_as_one_thread(void **state)
+{
+    (void)state;
+    char *in = tu_mkdtemp();
+    char *f1 = tmp_path(in, "a.jsonl"), *f2 = tmp_path(in, "b.jsonl.gz");
+    sbuf a = make_input(1, 4000, 1), b = make_input(2, 1500, 1);
+    tu_write_file(f1, a.p, a.len);
+    write_gz(f2, b.p, b.len);
+    const char *files[] = {f1, f2};
+    run one, many;
+    do_run(&one, 1, files, 2, 0, (size_t)1 << 20);
+    assert_int_equal(one.rc, ND_OK);
+    assert_int_equal(one.commit_rc, ND_OK);
+    assert_true(one.stats.added > 4000);
+    assert_true(one.stats.skipped > 100);
+    assert_int_equal(one.stats.lines, 5500);
+    for (unsigned t = 2; t <= 3; t++) {
+        do_run(&many, t, files, 2, 0, (size_t)1 << 20);
+        assert_same(&one, &many, 10);
+        free_run(&many);
+    }
+    /* the default budget: one segment */
+    free_run(&one);
+    do_run(&one, 1, files, 2, 0, 0);
+    do_run(&many, 3, files, 2, 0, 0);
+    assert_same(&one, &many, 5);
+    free_run(&many);
+    free_run(&one);
+    free(a.p);
+    free(b.p);
+    tu_rmrf(in);
+    free(in);
+    free(f1);
+    free(f2);
+}
+
+/* --strict: the run stops at the same line with the same message, whether
+ * that line is in the first batch (later batches still being analysed) or
+ * far into the file. */
+static void test_parallel_strict_stops_at_the_same_line(void **state)
+{
+    (void)state;
+    char *in = tu_mkdtemp();
+    char *f = tmp_path(in, "s.jsonl");
+    const int firsts[] = {1, 1500};
+    for (int k = 0; k < 2; k++) {
+        sbuf a = make_input(3, 6000, firsts[k]);
+        tu_write_file(f, a.p, a.len);
+        const char *files[] = {f};
+        run one, many;
+        do_run(&one, 1, files, 1, 1, (size_t)1 << 20);
+        assert_int_equal(one.rc, ND_EINVAL);
+        assert_int_equal(one.stats.skipped, 1);
+        assert_true(one.stats.lines < 6000);
+        assert_non_null(strstr(one.errmsg, "s.jsonl:"));
+        do_run(&many, 3, files, 1, 1, (size_t)1 << 20);
+        assert_same(&one, &many, 0);
+        free_run(&one);
+        free_run(&many);
+        free(a.p);
+    }
+    tu_rmrf(in);
+    free(in);
+    free(f);
+}
+
+/* A truncated gzip file: ND_EIO after the same articles, same message. */
+static void test_parallel_truncated_gzip(void **state)
+{
+    (void)state;
+    char *in = tu_mkdtemp();
+    char *f = tmp_path(in, "t.jsonl.gz");
+    sbuf a = make_input(4, 3000, 1);
+    write_gz(f, a.p, a.len);
+    size_t n;
+    char *gz = tu_read_file(f, &n);
+    assert_non_null(gz);
+    tu_write_file(f, gz, n * 2 / 3);
+    const char *files[] = {f};
+    run one, many;
+    do_run(&one, 1, files, 1, 0, (size_t)1 << 20);
+    assert_int_equal(one.rc, ND_EIO);
+    assert_true(one.stats.added > 100);
+    do_run(&many, 2, files, 1, 0, (size_t)1 << 20);
+    assert_same(&one, &many, 5);
+    free_run(&one);
+    free_run(&many);
+    free(gz);
+    free(a.p);
+    tu_rmrf(in);
+    free(in);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parallel_same_index_as_one_thread),
+        cmocka_unit_test(test_parallel_strict_stops_at_the_same_line),
+        cmocka_unit_test(test_parallel_truncated_gzip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
