@@ -282,7 +282,7 @@ static int expand_field(ectx *c, const qnode *x, int field)
                               ND_MAX_EXPANDED_TERMS);
                 break;
             }
-            uint32_t s;
+            uint32_t s = 0;
             rc = new_slot(c, field, ent[i].w, ent[i].wlen, &s);
             if (rc)
                 break;
@@ -319,7 +319,7 @@ static int prepare(ectx *c, int32_t n, unsigned depth)
     case QN_PHRASE:
         for (int f = 0; f < nf; f++)
             for (uint32_t t = x->term; t < x->term + x->n_terms; t++) {
-                uint32_t s;
+                uint32_t s = 0;
                 if ((rc = new_slot(c, fields[f], query_term_text(q, t), q->terms[t].len, &s)) ||
                     (rc = slot_lookup(c, s)))
                     return rc;

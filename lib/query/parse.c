@@ -512,7 +512,7 @@ static int parse_phrase(parser *p, int32_t *out)
                         "'~' applies to phrases of words, not to source: or lang: values");
         return keyword_node(p, text, tlen, off, 0, out);
     }
-    uint32_t first, n;
+    uint32_t first = 0, n = 0;
     int rc = analyse(p, text, tlen, off, &first, &n);
     if (rc)
         return rc;
@@ -530,7 +530,7 @@ static int parse_word(parser *p, int32_t *out)
     if (is_keyword_field(p->scope))
         return keyword_node(p, w, n, off, 1, out);
     int prefix = n > 1 && w[n - 1] == '*';
-    uint32_t first, cnt;
+    uint32_t first = 0, cnt = 0;
     int rc = analyse(p, w, prefix ? n - 1 : n, off, &first, &cnt);
     if (rc)
         return rc;
