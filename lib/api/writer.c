@@ -211,7 +211,7 @@ static int flush(nd_writer *w)
         seg_meta *m = &w->work.segs[w->work.n_segs];
         memindex *mi = w->mi;
         w->mi = NULL;
-        if ((rc = memindex_finish(mi, m, NULL, &w->err)))
+        if ((rc = memindex_finish(mi, m, &w->err)))
             goto broken;
         if ((rc = segment_open(&w->open[w->work.n_segs], w->dir, m, 1, &w->err)))
             goto broken;
@@ -286,8 +286,8 @@ int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks)
     if (!w->mi && (rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
         return rc;
     uint32_t local = memindex_docs(w->mi);
-    rc = toks ? memindex_add_tokens(w->mi, doc, toks, local, &w->err)
-              : memindex_add(w->mi, w->an, doc, local, &w->err);
+    rc = toks ? memindex_add_tokens(w->mi, doc, toks, &w->err)
+              : memindex_add(w->mi, w->an, doc, &w->err);
     if (rc) {
         /* the article may be half-added: this segment cannot be trusted */
         memindex_abort(w->mi);

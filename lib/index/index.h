@@ -126,10 +126,8 @@ typedef struct memindex memindex;
 int memindex_open(memindex **out, const char *dir, uint64_t seg_number, nd_err *e);
 /* Adds one article, analysing it with the caller's analyzer: the same as
  * doc_tokens_analyse into a doc_tokens the memindex owns, then
- * memindex_add_tokens. `seq` is the writer's sequence number of the add,
- * kept per document (memindex_seqs) so the commit can tell superseded
- * copies of an id apart. The id must be 1..ND_MAX_TERM_BYTES bytes. */
-int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, uint64_t seq, nd_err *e);
+ * memindex_add_tokens. The id must be 1..ND_MAX_TERM_BYTES bytes. */
+int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, nd_err *e);
 
 /* Everything the analyzer makes of one article, kept apart from the
  * memindex so that analysis can run on another thread (with that thread's
@@ -160,20 +158,16 @@ int doc_tokens_analyse(doc_tokens *t, nd_analyzer *an, const nd_doc *doc);
 /* Adds an article analysed by doc_tokens_analyse from the same doc: term
  * ids, postings, field lengths, keywords, id term, date and stored copy.
  * The bytes written are the same as memindex_add's. */
-int memindex_add_tokens(memindex *mi, const nd_doc *doc, const doc_tokens *t, uint64_t seq,
-                        nd_err *e);
+int memindex_add_tokens(memindex *mi, const nd_doc *doc, const doc_tokens *t, nd_err *e);
 /* Bytes held by t (capacities). */
 size_t doc_tokens_bytes(const doc_tokens *t);
 void doc_tokens_free(doc_tokens *t);
-/* The sequence numbers of the documents added so far, by local id. */
-const uint64_t *memindex_seqs(const memindex *mi);
 uint32_t memindex_docs(const memindex *mi);
 /* Bytes of memory held (an estimate good to a few percent). */
 size_t memindex_bytes(const memindex *mi);
-/* Writes every file of the segment, fsync'd, and fills *meta. If seqs is
- * not NULL it receives the sequence numbers (memindex_seqs), to be freed by
- * the caller. The memindex is freed whether or not it succeeds. */
-int memindex_finish(memindex *mi, seg_meta *meta, nd_buf *seqs, nd_err *e);
+/* Writes every file of the segment, fsync'd, and fills *meta. The memindex
+ * is freed whether or not it succeeds. */
+int memindex_finish(memindex *mi, seg_meta *meta, nd_err *e);
 /* Frees, deleting the segment's partial files. */
 void memindex_abort(memindex *mi);
 

@@ -45,7 +45,6 @@ struct memindex {
     /* columns */
     nd_buf lens[N_TEXT_FIELDS];
     nd_buf dates;
-    nd_buf seqs; /* u64 per document, native order: never written to disk */
     uint64_t sum_len[N_TEXT_FIELDS];
     /* stored articles */
     stowriter sto;
@@ -95,7 +94,7 @@ size_t memindex_bytes(const memindex *mi)
      * must flush at the same points as memindex_add */
     size_t n = sizeof *mi - sizeof mi->tok + mi->post_bytes +
                (size_t)mi->terms_cap * sizeof(mterm) + (size_t)mi->n_slots * 4 + mi->keys.cap +
-               mi->occ_cap * 8 + mi->dates.cap + mi->seqs.cap + stowriter_bytes(&mi->sto);
+               mi->occ_cap * 8 + mi->dates.cap + stowriter_bytes(&mi->sto);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
     return n;
@@ -384,13 +383,7 @@ static int index_id(memindex *mi, const char *id, size_t n)
     return ND_OK;
 }
 
-const uint64_t *memindex_seqs(const memindex *mi)
-{
-    return (const uint64_t *)mi->seqs.data;
-}
-
-int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, uint64_t seq,
-                        nd_err *e)
+int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, nd_err *e)
 {
     mi->err = e;
     if (mi->docs >= ND_MAX_SEG_DOCS)
@@ -405,7 +398,7 @@ int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, uint
         (rc = index_keyword(mi, FIELD_LANG, &t->kw[1])) ||
         (rc = index_id(mi, d->id, d->id_len)))
         return rc;
-    if (buf_put_u64(&mi->dates, (uint64_t)d->date) || buf_append(&mi->seqs, &seq, sizeof seq))
+    if (buf_put_u64(&mi->dates, (uint64_t)d->date))
         return oom(mi);
     if ((rc = store_doc(mi, d)))
         return rc;
@@ -413,10 +406,10 @@ int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, uint
     return ND_OK;
 }
 
-int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, uint64_t seq, nd_err *e)
+int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
 {
     doc_tokens_analyse(&mi->tok, an, d); /* a failure is reported by the add */
-    return memindex_add_tokens(mi, d, &mi->tok, seq, e);
+    return memindex_add_tokens(mi, d, &mi->tok, e);
 }
 
 /* ---- writing the segment ------------------------------------------------ */
@@ -539,18 +532,12 @@ static void free_mem(memindex *mi)
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         buf_free(&mi->lens[f]);
     buf_free(&mi->dates);
-    buf_free(&mi->seqs);
     stowriter_abort(&mi->sto); /* after a finish: only frees */
     free(mi);
 }
 
-int memindex_finish(memindex *mi, seg_meta *meta, nd_buf *seqs, nd_err *e)
+int memindex_finish(memindex *mi, seg_meta *meta, nd_err *e)
 {
-    if (seqs) {
-        buf_free(seqs);
-        *seqs = mi->seqs;
-        memset(&mi->seqs, 0, sizeof mi->seqs);
-    }
     memset(meta, 0, sizeof *meta);
     meta->number = mi->number;
     meta->docs = mi->docs;
