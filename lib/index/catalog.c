@@ -95,8 +95,11 @@ static int db_check(sqlite3 *db, nd_err *e)
     if ((rc = pragma_int(db, "PRAGMA application_id", &app, e)) ||
         (rc = pragma_int(db, "PRAGMA user_version", &ver, e)))
         return rc;
-    if (ver == 0 && (app == 0 || app == CATALOG_APP_ID))
-        return err_set(e, ND_ENOTFOUND, "%s: no commit yet", CATALOG_NAME); /* being created */
+    /* The first commit stamps the id and version in the transaction that
+     * creates the schema: a file read without them has no commit yet (it
+     * is being created). */
+    if (app == 0 || (ver == 0 && app == CATALOG_APP_ID))
+        return err_set(e, ND_ENOTFOUND, "%s: no commit yet", CATALOG_NAME);
     if (app != CATALOG_APP_ID)
         return err_set(e, ND_ECORRUPT, "%s: not a newsdex catalog", CATALOG_NAME);
     if (ver != CATALOG_VERSION)

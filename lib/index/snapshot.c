@@ -32,11 +32,12 @@ static int verified_before(const nd_index *prev, const seg_meta *m)
 }
 
 static int open_once(nd_index *ix, const char *dir, int skip_crc, const nd_index *prev,
-                     nd_err *e)
+                     uint64_t *gen, nd_err *e)
 {
     int rc = manifest_read(&ix->man, dir, e);
     if (rc)
         return rc;
+    *gen = ix->man.generation;
     uint32_t n = ix->man.n_segs;
     ix->segs = calloc(n ? n : 1, sizeof *ix->segs);
     ix->base = calloc(n + 1, sizeof *ix->base);
@@ -80,16 +81,16 @@ int snapshot_open(nd_index *ix, const char *dir, int skip_crc, const nd_index *p
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
     int rc = ND_OK;
     for (int attempt = 0; attempt < OPEN_RETRIES; attempt++) {
-        uint64_t before = 0, after = 0;
-        if (manifest_generation(dir, &before, e) != ND_OK)
-            before = 0;
+        uint64_t read = 0, now = 0;
         memset(ix, 0, sizeof *ix);
         strcpy(ix->dir, dir);
-        rc = open_once(ix, dir, skip_crc, prev, e);
-        if (rc == ND_OK || rc == ND_ENOMEM || rc == ND_ENOTFOUND)
+        rc = open_once(ix, dir, skip_crc, prev, &read, e);
+        if (rc == ND_OK || rc == ND_ENOMEM || rc == ND_ENOTFOUND || read == 0)
             return rc;
-        /* a commit in between may have replaced the segments: try again */
-        if (manifest_generation(dir, &after, e) != ND_OK || after == before)
+        /* a commit since the catalog was read may have replaced the
+         * segments (their files are gone): open the newer one */
+        nd_err e2 = {{0}};
+        if (manifest_generation(dir, &now, &e2) != ND_OK || now == read)
             return rc;
     }
     return rc;

@@ -687,6 +687,19 @@ static int excluded(ectx *c, qit *it, uint32_t d, int *out)
     return ND_OK;
 }
 
+/* Settles it on candidate d (or on the end) unless an excluded clause
+ * matches d; *done tells which. */
+static int settle(ectx *c, qit *it, uint32_t d, int *done)
+{
+    int ex = 0, rc;
+    if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
+        return rc;
+    if (!ex)
+        it->doc = d;
+    *done = !ex;
+    return ND_OK;
+}
+
 static int or_next(ectx *c, qit *it, uint32_t target)
 {
     int rc;
@@ -707,15 +720,10 @@ static int or_next(ectx *c, qit *it, uint32_t target)
                 return rc;
             heap_down(it, 0);
         }
-        uint32_t d = top->doc;
-        int ex = 0;
-        if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
+        int done = 0;
+        if ((rc = settle(c, it, top->doc, &done)) || done)
             return rc;
-        if (!ex) {
-            it->doc = d;
-            return ND_OK;
-        }
-        target = d + 1;
+        target = top->doc + 1;
     }
 }
 
@@ -746,15 +754,9 @@ static int and_next(ectx *c, qit *it, uint32_t target)
 {
     for (;;) {
         uint32_t d;
-        int rc = leapfrog(c, it->req, it->n_req, target, &d), ex = 0;
-        if (rc)
+        int done = 0, rc = leapfrog(c, it->req, it->n_req, target, &d);
+        if (rc || (rc = settle(c, it, d, &done)) || done)
             return rc;
-        if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
-            return rc;
-        if (!ex) {
-            it->doc = d;
-            return ND_OK;
-        }
         target = d + 1;
     }
 }

@@ -23,8 +23,6 @@ typedef struct bucket {
 } bucket;
 
 typedef struct source_id {
-    uint64_t hash;
-    uint32_t off, len;   /* normalised term in f->terms */
     uint32_t seg, doc;   /* an article with this source (for its display form) */
     uint64_t count;
 } source_id;
@@ -32,11 +30,9 @@ typedef struct source_id {
 struct facets {
     unsigned mask;
     /* sources */
-    nd_buf terms;
+    nd_strmap ids;   /* normalised source term -> index into src */
     source_id *src;
     uint32_t n_src, cap_src;
-    uint32_t *table; /* open addressing: source index + 1, 0 = empty */
-    uint32_t tcap;
     uint32_t *doc_src; /* current segment: document -> source index */
     size_t doc_src_cap;
     uint64_t no_source;
@@ -65,9 +61,8 @@ void facets_free(facets *f)
 {
     if (!f)
         return;
-    buf_free(&f->terms);
+    strmap_clear(&f->ids);
     free(f->src);
-    free(f->table);
     free(f->doc_src);
     free(f->day);
     free(f->day_count);
@@ -84,38 +79,14 @@ static int want_dates(const facets *f)
 
 /* ---- sources ---------------------------------------------------------------- */
 
-static int src_grow_table(facets *f)
-{
-    uint32_t cap = f->tcap ? f->tcap * 2 : 64;
-    uint32_t *t = calloc(cap, sizeof *t);
-    if (!t)
-        return ND_ENOMEM;
-    for (uint32_t i = 0; i < f->n_src; i++) {
-        uint32_t h = (uint32_t)f->src[i].hash & (cap - 1);
-        while (t[h])
-            h = (h + 1) & (cap - 1);
-        t[h] = i + 1;
-    }
-    free(f->table);
-    f->table = t;
-    f->tcap = cap;
-    return ND_OK;
-}
-
 /* Index of the source with normalised value w, created if new. */
 static int src_id(facets *f, const uint8_t *w, size_t len, uint32_t seg, uint32_t doc,
                   uint32_t *out)
 {
-    if ((f->n_src + 1) * 2 > f->tcap && src_grow_table(f))
-        return ND_ENOMEM;
-    uint64_t hv = hash_bytes(w, len);
-    uint32_t h = (uint32_t)hv & (f->tcap - 1);
-    for (uint32_t i; (i = f->table[h]) != 0; h = (h + 1) & (f->tcap - 1)) {
-        const source_id *s = &f->src[i - 1];
-        if (s->hash == hv && s->len == len && memcmp(f->terms.data + s->off, w, len) == 0) {
-            *out = i - 1;
-            return ND_OK;
-        }
+    uint64_t v;
+    if (strmap_get(&f->ids, w, len, &v)) {
+        *out = (uint32_t)v;
+        return ND_OK;
     }
     if (f->n_src == f->cap_src) {
         uint32_t cap = f->cap_src ? f->cap_src * 2 : 16;
@@ -125,17 +96,10 @@ static int src_id(facets *f, const uint8_t *w, size_t len, uint32_t seg, uint32_
         f->src = n;
         f->cap_src = cap;
     }
-    source_id *s = &f->src[f->n_src];
-    s->hash = hv;
-    s->off = (uint32_t)f->terms.len;
-    s->len = (uint32_t)len;
-    s->seg = seg;
-    s->doc = doc;
-    s->count = 0;
-    if (buf_append(&f->terms, w, len))
+    if (strmap_put(&f->ids, w, len, f->n_src, NULL) < 0)
         return ND_ENOMEM;
-    f->table[h] = ++f->n_src;
-    *out = f->n_src - 1;
+    f->src[f->n_src] = (source_id){seg, doc, 0};
+    *out = f->n_src++;
     return ND_OK;
 }
 
