@@ -64,10 +64,10 @@ extern "C" {
 /* ---- Versions --------------------------------------------------------- */
 
 #define ND_VERSION_MAJOR 0
-#define ND_VERSION_MINOR 2
+#define ND_VERSION_MINOR 3
 #define ND_VERSION_PATCH 0
 #define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
-#define ND_VERSION_STRING "0.2.0"
+#define ND_VERSION_STRING "0.3.0"
 
 /* The on-disk format version written by this library (docs/FORMAT.md). */
 #define ND_FORMAT_VERSION 1
@@ -380,12 +380,19 @@ typedef struct nd_search_opts {
     unsigned facets;    /* ND_FACET_* bits; 0 (default) = none */
     int count_only;     /* non-zero: only count (and facet) the matches - no
                            scoring, no hits, no snippets; k is ignored */
+    int plain;          /* non-zero: the query is plain text, not the query
+                           language: every word in it is searched in title
+                           and body, joined by default_op; operators, quotes,
+                           fields and '*' are ordinary text. For topic
+                           titles and user input that must never fail to
+                           parse. @since 0.3 (ND_SEARCH_OPTS_VERSION 2) */
 } nd_search_opts;
 
-#define ND_SEARCH_OPTS_VERSION 1
+/* Version 1 structs (without `plain`) are still accepted. */
+#define ND_SEARCH_OPTS_VERSION 2
 #define ND_SEARCH_OPTS_INIT                                                                 \
     {ND_SEARCH_OPTS_VERSION, 0, ND_OP_OR, 1, ND_BM25_DEFAULTS, ND_SORT_SCORE, ND_NO_DATE, \
-     ND_NO_DATE, 0, 0}
+     ND_NO_DATE, 0, 0, 0}
 
 /** Runs `query` (NUL-terminated UTF-8, the language of docs/QUERY.md: words,
  *  "phrases", "proximity"~N, AND OR NOT ( ), +required -excluded,

@@ -300,6 +300,118 @@ static void test_cli_lifecycle(void **state)
     free(out);
 }
 
+/* Checks a TREC run: six columns, ranks 1.. per topic, scores not
+ * increasing, the tag last. Returns the number of lines of topic qid. */
+static int check_run(const char *run_text, const char *qid, char *first_id, size_t idlen)
+{
+    int lines = 0, expect_rank = 1;
+    double last = 1e300;
+    char prev_q[64] = "";
+    const char *p = run_text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        assert_non_null(nl);
+        char q[64], q0[8], id[128], tag[32];
+        int rank;
+        double score;
+        char line[512];
+        assert_true((size_t)(nl - p) < sizeof line);
+        memcpy(line, p, (size_t)(nl - p));
+        line[nl - p] = 0;
+        assert_int_equal(sscanf(line, "%63s %7s %127s %d %lf %31s", q, q0, id, &rank, &score, tag), 6);
+        assert_string_equal(q0, "Q0");
+        assert_string_equal(tag, "newsdex");
+        if (strcmp(q, prev_q) != 0) {
+            expect_rank = 1;
+            last = 1e300;
+            snprintf(prev_q, sizeof prev_q, "%s", q);
+        }
+        assert_int_equal(rank, expect_rank);
+        expect_rank++;
+        assert_true(score <= last);
+        last = score;
+        if (strcmp(q, qid) == 0) {
+            if (lines == 0 && first_id)
+                snprintf(first_id, idlen, "%s", id);
+            lines++;
+        }
+        p = nl + 1;
+    }
+    return lines;
+}
+
+static void test_cli_run(void **state)
+{
+    (void)state;
+    char topics[4200], timings[4200];
+    snprintf(topics, sizeof topics, "%s/topics.tsv", tmp);
+    snprintf(timings, sizeof timings, "%s/timings.json", tmp);
+    FILE *f = fopen(topics, "w");
+    assert_non_null(f);
+    fputs("101\tcocoa brazil\r\n\n102\t(oil AND\n103\t\"buffer stock\" cocoa\nno tab here\n", f);
+    fclose(f);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run(&out, &err, "'%s' run '%s' '%s' -k 7 --reps 2 --timings '%s'",
+                         ND_SEARCH_BIN, index_dir, topics, timings),
+                     0);
+    char id101[128] = "", id103[128] = "";
+    assert_int_equal(check_run(out, "101", id101, sizeof id101), 7);
+    assert_int_equal(check_run(out, "102", NULL, 0), 0);
+    assert_int_equal(check_run(out, "103", id103, sizeof id103), 7);
+    assert_int_equal(count(out, "\n"), 14);
+    /* the bad topic and the bad line are named on stderr, then one summary line */
+    assert_non_null(strstr(err, "topic 102: "));
+    assert_non_null(strstr(err, "topics.tsv:5: "));
+    assert_non_null(strstr(err, "run: 3 topics (1 failed), 14 lines"));
+    free(out);
+    free(err);
+
+    /* the same best article as `search query` */
+    assert_int_equal(run(&out, NULL, "'%s' query '%s' 'cocoa brazil' -k 1 --json", ND_SEARCH_BIN,
+                         index_dir),
+                     0);
+    char want[160];
+    snprintf(want, sizeof want, "\"id\":\"%s\"", id101);
+    assert_non_null(strstr(out, want));
+    free(out);
+
+    /* timings: two topics ran; percentiles in order */
+    char *js = tu_read_file(timings, NULL);
+    assert_non_null(js);
+    double mean, p50, p95, p99, max;
+    int nq;
+    assert_int_equal(sscanf(js, "{\"queries\": %d, \"lat_us\": {\"mean\": %lf, \"p50\": %lf, "
+                                "\"p95\": %lf, \"p99\": %lf, \"max\": %lf}}",
+                            &nq, &mean, &p50, &p95, &p99, &max),
+                     6);
+    assert_int_equal(nq, 2);
+    assert_true(p50 > 0 && p50 <= p95 && p95 <= p99 && p99 <= max && mean <= max);
+    free(js);
+
+    /* --plain: the unbalanced topic is plain words and gets its hits */
+    assert_int_equal(run(&out, &err, "'%s' run '%s' '%s' -k 3 --plain", ND_SEARCH_BIN, index_dir,
+                         topics),
+                     0);
+    assert_int_equal(check_run(out, "102", NULL, 0), 3);
+    assert_null(strstr(err, "topic 102"));
+    free(out);
+    free(err);
+
+    /* --k1/--b change the scores; --and narrows; bad values are usage errors */
+    char *a = NULL, *b = NULL;
+    assert_int_equal(run(&a, NULL, "'%s' run '%s' '%s' -k 1", ND_SEARCH_BIN, index_dir, topics), 0);
+    assert_int_equal(run(&b, NULL, "'%s' run '%s' '%s' -k 1 --k1 2.0 --b 0.9", ND_SEARCH_BIN,
+                         index_dir, topics),
+                     0);
+    assert_string_not_equal(a, b);
+    free(a);
+    free(b);
+    assert_int_equal(run(NULL, NULL, "'%s' run '%s' '%s' --b 7", ND_SEARCH_BIN, index_dir, topics), 2);
+    assert_int_equal(run(NULL, NULL, "'%s' run '%s' '%s'/none", ND_SEARCH_BIN, index_dir, topics), 1);
+    assert_int_equal(run(NULL, NULL, "'%s' run '%s'/none '%s'", ND_SEARCH_BIN, tmp, topics), 4);
+    assert_int_equal(run(NULL, NULL, "'%s' run '%s'", ND_SEARCH_BIN, index_dir), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_cli_truncated_gzip),
         cmocka_unit_test(test_cli_usage_and_exit_codes),
         cmocka_unit_test(test_cli_lifecycle),
+        cmocka_unit_test(test_cli_run),
     };
     return cmocka_run_group_tests_name("cli", tests, setup, teardown);
 }

@@ -231,6 +231,47 @@ static void test_search_errors(void **state)
     nd_writer_free(NULL);
 }
 
+/* Plain text: operators and syntax are words; the score equals the parsed
+ * OR (or AND) of the same words. Version 1 option structs still work. */
+static void test_search_plain(void **state)
+{
+    fixture *f = *state;
+    nd_search_opts o = ND_SEARCH_OPTS_INIT;
+    o.plain = 1;
+    nd_hits *h, *g;
+    /* would be a syntax error in the query language */
+    assert_int_equal(nd_search_run(f->s, &h, "(oil \"prices", 10, NULL), ND_ESYNTAX);
+    assert_int_equal(nd_search_run(f->s, &h, "(oil \"prices", 10, &o), ND_OK);
+    assert_int_equal(nd_search_run(f->s, &g, "oil prices", 10, NULL), ND_OK);
+    assert_int_equal(nd_hits_total(h), nd_hits_total(g));
+    assert_true(nd_hits_count(h) > 0);
+    for (size_t i = 0; i < nd_hits_count(h); i++) {
+        nd_hit a, b;
+        nd_hits_get(h, i, &a);
+        nd_hits_get(g, i, &b);
+        assert_memory_equal(a.id, b.id, a.id_len);
+        assert_true(a.score == b.score);
+    }
+    nd_hits_free(h);
+    nd_hits_free(g);
+    /* "-gold" and "title:" are not operators: gold is searched like any word */
+    assert_int_equal(nd_search_run(f->s, &h, "-gold", 10, &o), ND_OK);
+    assert_true(nd_hits_total(h) > 0);
+    nd_hits_free(h);
+    /* AND of plain words */
+    o.default_op = ND_OP_AND;
+    assert_int_equal(nd_search_run(f->s, &h, "gold OR oil", 10, &o), ND_OK);
+    assert_int_equal(nd_hits_total(h), 0);
+    nd_hits_free(h);
+    /* nothing searchable: the same error as an empty query */
+    assert_int_equal(nd_search_run(f->s, &h, " ... ", 10, &o), ND_ESYNTAX);
+    /* a version 1 struct ends before `plain`: the query is parsed as usual */
+    nd_search_opts v1 = ND_SEARCH_OPTS_INIT;
+    v1.version = 1;
+    v1.plain = 1; /* not part of a version 1 struct: ignored */
+    assert_int_equal(nd_search_run(f->s, &h, "(oil", 10, &v1), ND_ESYNTAX);
+}
+
 /* Many equal-scoring articles: ranked by insertion order, paginated exactly. */
 static void test_search_ties_and_pagination(void **state)
 {
@@ -385,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_search_required_and_excluded),
         cmocka_unit_test(test_search_and_mode),
         cmocka_unit_test(test_search_errors),
+        cmocka_unit_test(test_search_plain),
     };
     const struct CMUnitTest other[] = {
         cmocka_unit_test(test_search_ties_and_pagination),

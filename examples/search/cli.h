@@ -37,6 +37,7 @@ void json_str(FILE *f, const char *s, size_t n);
 
 int cmd_index(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_merge(int argc, char **argv);

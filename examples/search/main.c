@@ -25,6 +25,7 @@ static const char MAIN_HELP[] =
     "commands:\n"
     "  index DIR FILE...     index JSON Lines articles (gzip or plain) into DIR\n"
     "  query DIR 'QUERY'     ranked search with snippets\n"
+    "  run DIR TOPICS.tsv    every topic of a file as a TREC run (and timings)\n"
     "  stats DIR             segments, size and contents of an index\n"
     "  delete DIR ID...      delete articles by id\n"
     "  merge DIR             merge segments, dropping deleted articles\n"
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         return cmd_index(argc - 2, argv + 2);
     if (strcmp(cmd, "query") == 0)
         return cmd_query(argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "delete") == 0)

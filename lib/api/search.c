@@ -4,6 +4,7 @@
  * match), then copy each returned hit (stored fields, snippet, marks) out of
  * segment memory into storage the caller keeps until nd_hits_free.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -173,11 +174,11 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     s->err_off = ND_NO_OFFSET;
     if (!qs)
         return err_set(&s->err, ND_EINVAL, "no query");
-    if (opts && opts->version != ND_SEARCH_OPTS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > ND_SEARCH_OPTS_VERSION))
         return err_set(&s->err, ND_EINVAL, "unknown nd_search_opts version %u", opts->version);
     nd_search_opts o = ND_SEARCH_OPTS_INIT;
-    if (opts)
-        o = *opts;
+    if (opts) /* a version 1 struct ends before `plain` */
+        memcpy(&o, opts, opts->version == 1 ? offsetof(nd_search_opts, plain) : sizeof o);
     int rc = check_opts(s, &o, k);
     if (rc)
         return rc;
@@ -185,7 +186,7 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
         k = 0;
     query q;
     size_t off;
-    rc = query_parse(&q, s->an, qs, strlen(qs), o.default_op, &s->err, &off);
+    rc = query_parse(&q, s->an, qs, strlen(qs), o.default_op, o.plain != 0, &s->err, &off);
     if (rc) {
         s->err_off = off == QUERY_NO_OFFSET ? ND_NO_OFFSET : off;
         return rc;

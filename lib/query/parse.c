@@ -758,8 +758,26 @@ static int parse_or(parser *p, operand *out)
     return level_end(p, &lv, out);
 }
 
+/* Plain text: each analysed word is a clause, joined by the default operator. */
+static int parse_plain(parser *p, operand *out)
+{
+    uint32_t first = 0, n = 0;
+    int rc = analyse(p, p->s, p->len, 0, &first, &n);
+    if (rc)
+        return rc;
+    level lv = {{-1, 0}, -1, p->default_op != ND_OP_AND, 0};
+    for (uint32_t i = 0; i < n; i++) {
+        operand x = {-1, MOD_NONE};
+        if ((rc = text_node(p, first + i, 1, 0, 0, &x.node)) ||
+            (rc = level_add(p, &lv, x, i == 0, 0)))
+            return rc;
+    }
+    p->i = p->len;
+    return level_end(p, &lv, out);
+}
+
 int query_parse(query *q, nd_analyzer *an, const char *s, size_t len, int default_op,
-                nd_err *e, size_t *err_off)
+                int plain, nd_err *e, size_t *err_off)
 {
     memset(q, 0, sizeof *q);
     q->root = -1;
@@ -783,7 +801,7 @@ int query_parse(query *q, nd_analyzer *an, const char *s, size_t len, int defaul
     int rc = ND_OK;
     skip_ws(&p);
     if (p.i < p.len) {
-        rc = parse_or(&p, &x);
+        rc = plain ? parse_plain(&p, &x) : parse_or(&p, &x);
         skip_ws(&p);
         if (!rc && p.i < p.len) /* parse_or stops only at the end or at ')' */
             rc = perr(&p, ND_ESYNTAX, p.i, "unexpected ')' (no '(' before it)");

@@ -89,12 +89,15 @@ typedef struct query {
 } query;
 
 /* Parses s[0..len) (docs/QUERY.md). default_op (ND_OP_OR / ND_OP_AND) joins
- * clauses written side by side. On failure: ND_ESYNTAX (message "column N:
+ * clauses written side by side. With plain != 0 the text is plain words:
+ * every word the analyzer finds is a clause of its own (in title and
+ * body), joined by default_op; no operators, fields, phrases or prefixes.
+ * On failure: ND_ESYNTAX (message "column N:
  * ...") or ND_ELIMIT with *err_off the byte offset of the culprit (or
  * QUERY_NO_OFFSET), ND_ENOMEM. A query whose clauses are all exclusions
  * parses with root = -1. */
 int query_parse(query *q, nd_analyzer *an, const char *s, size_t len, int default_op,
-                nd_err *e, size_t *err_off);
+                int plain, nd_err *e, size_t *err_off);
 void query_free(query *q);
 static inline const char *query_term_text(const query *q, uint32_t t)
 {
