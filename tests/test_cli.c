@@ -102,13 +102,16 @@ static void test_cli_query_json(void **state)
     assert_true(count(out, "<b>") >= 10);
     size_t len = strlen(out);
     assert_true(len > 3 && strcmp(out + len - 3, "]}\n") == 0);
-    /* the best hit is about cocoa in its title */
-    char *t = strstr(out, "\"title\":\"");
-    assert_non_null(t);
-    char *end = strchr(t + 9, '"');
-    assert_non_null(end);
-    *end = 0;
-    assert_non_null(strstr(t, "COCOA"));
+    /* most of the best hits have cocoa in their title */
+    int titled = 0;
+    for (char *t = out; (t = strstr(t, "\"title\":\"")) != NULL;) {
+        char *end = strchr(t + 9, '"');
+        assert_non_null(end);
+        *end = 0;
+        titled += strstr(t, "COCOA") != NULL;
+        t = end + 1;
+    }
+    assert_true(titled >= 7);
     free(out);
 
     /* -k and --and */

@@ -391,14 +391,30 @@ typedef struct res {
     int filter;
 } res;
 
-static double bm25(int f, uint32_t t, uint32_t tf, uint32_t len)
+/* Combined-field BM25 with k1 0.9, b 0.4, title weight 2 (README): one
+ * field's pseudo-frequency, and the saturated score of a word. */
+static double ptf(int f, uint32_t tf, uint32_t len)
 {
     static const double W[N_TF] = {2.0, 1.0, 1.0};
-    double N = N_DOCS, df = C.df[f][t];
-    double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
-    double avg = (double)C.sum_len[f] / N;
+    double avg = (double)C.sum_len[f] / N_DOCS;
     double norm = avg > 0 ? len / avg : 0;
-    return W[f] * idf * tf * 1.9 / (tf + 0.9 * (0.6 + 0.4 * norm));
+    return W[f] * tf / (0.6 + 0.4 * norm);
+}
+
+/* df: of the one field searched, or the larger of title and body */
+static double bm25(double df, double p)
+{
+    double N = N_DOCS;
+    double idf = log(1.0 + (N - df + 0.5) / (df + 0.5));
+    return p > 0 ? idf * p * 1.9 / (p + 0.9) : 0;
+}
+
+static double word_df(const int *fs, int nf, uint32_t t)
+{
+    double df = 0;
+    for (int k = 0; k < nf; k++)
+        df = C.df[fs[k]][t] > df ? C.df[fs[k]][t] : df;
+    return df;
 }
 
 static uint32_t tf_of(const rdoc *d, int f, uint32_t t)
@@ -465,21 +481,25 @@ static void eval_leaf(const qn *x, res *r)
         int m = 0;
         double sc = 0;
         switch (x->kind) {
-        case L_WORD:
+        case L_WORD: {
+            double p = 0;
             for (int k = 0; k < nf; k++) {
                 uint32_t tf = tf_of(d, fs[k], x->w[0]);
                 if (tf) {
                     m = 1;
-                    sc += bm25(fs[k], x->w[0], tf, d->nt[fs[k]]);
+                    p += ptf(fs[k], tf, d->nt[fs[k]]);
                 }
             }
+            sc = bm25(word_df(fs, nf, x->w[0]), p);
             break;
+        }
         case L_PHRASE:
             for (int k = 0; k < nf; k++)
                 if (phrase_in(d, fs[k], x)) {
                     m = 1;
                     for (uint32_t j = 0; j < x->nw; j++)
-                        sc += bm25(fs[k], x->w[j], tf_of(d, fs[k], x->w[j]), d->nt[fs[k]]);
+                        sc += bm25(word_df(fs, nf, x->w[j]),
+                                   ptf(fs[k], tf_of(d, fs[k], x->w[j]), d->nt[fs[k]]));
                 }
             break;
         case L_PREFIX:
@@ -495,7 +515,7 @@ static void eval_leaf(const qn *x, res *r)
                         first = d->t[f][b].id != t;
                     m = 1;
                     if (first)
-                        sc += bm25(f, t, tf_of(d, f, t), d->nt[f]);
+                        sc += bm25(C.df[f][t], ptf(f, tf_of(d, f, t), d->nt[f]));
                 }
             }
             break;

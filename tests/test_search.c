@@ -105,13 +105,18 @@ static double score_of(const nd_hits *h, size_t i)
 /*
  * By hand, k1 = 0.9, b = 0.4, title weight 2, body weight 1, N = 3.
  * Field lengths: title 2, 0, 1 (average 1); body 7, 2, 2 (average 11/3).
- * "oil": title df 1, body df 1, so idf = ln(1 + 2.5/1.5) = 0.980829253 in both.
- *   d0 title: 2 * 0.980829 * 1 * 1.9 / (1 + 0.9 * (0.6 + 0.4 * 2/1))       = 1.6491819298
- *   d0 body:  1 * 0.980829 * 2 * 1.9 / (2 + 0.9 * (0.6 + 0.4 * 7/(11/3)))  = 1.1548919092
- *   total 2.8040738390
- * "prices": title df 1 (idf 0.980829), body df 2 (idf ln(1 + 1.5/2.5) = 0.470004).
- *   d0 = 1.6491819298 + 0.4009418715 = 2.0501238013
- *   d1 (body length 2) = 0.470004 * 1.9 / (1 + 0.9 * (0.6 + 0.4 * 2/(11/3))) = 0.5142971650
+ * Combined-field BM25: ptf = sum over fields of w * tf / (1 - b + b * len / avglen),
+ * score = idf * ptf * (k1 + 1) / (ptf + k1), one idf per word from the larger
+ * of its title and body document frequencies.
+ * "oil": df max(1, 1) = 1, idf = ln(1 + 2.5/1.5) = 0.9808292530.
+ *   d0: title 2 * 1 / (0.6 + 0.4 * 2/1) = 1.4285714286
+ *       body  1 * 2 / (0.6 + 0.4 * 7/(11/3)) = 1.4666666667
+ *       ptf 2.8952380952, score 0.9808292530 * 2.8952380952 * 1.9 / 3.7952380952
+ *       = 1.4216486237
+ * "prices": df max(1, 2) = 2, idf = ln(1 + 1.5/2.5) = 0.4700036292.
+ *   d0: ptf 1.4285714286 + 1 / 1.3636363636 = 2.1619047619, score 0.6305211984
+ *   d1 (body length 2): ptf 1 / (0.6 + 0.4 * 2/(11/3)) = 1.2222222222,
+ *       score 0.4700036292 * 1.2222222222 * 1.9 / 2.1222222222 = 0.5142971650
  */
 static void test_search_bm25_hand_computed(void **state)
 {
@@ -121,20 +126,20 @@ static void test_search_bm25_hand_computed(void **state)
     assert_int_equal(nd_hits_total(h), 1);
     assert_int_equal(nd_hits_count(h), 1);
     id_is(h, 0, "d0");
-    assert_true(fabs(score_of(h, 0) - 2.8040738390) < 1e-6);
+    assert_true(fabs(score_of(h, 0) - 1.4216486237) < 1e-6);
     nd_hits_free(h);
 
     assert_int_equal(nd_search_run(f->s, &h, "prices", 10, NULL), ND_OK);
     assert_int_equal(nd_hits_total(h), 2);
     id_is(h, 0, "d0");
     id_is(h, 1, "d1");
-    assert_true(fabs(score_of(h, 0) - 2.0501238013) < 1e-6);
+    assert_true(fabs(score_of(h, 0) - 0.6305211984) < 1e-6);
     assert_true(fabs(score_of(h, 1) - 0.5142971650) < 1e-6);
     nd_hits_free(h);
 
     /* Scores add up over query terms. */
     assert_int_equal(nd_search_run(f->s, &h, "oil prices", 10, NULL), ND_OK);
-    assert_true(fabs(score_of(h, 0) - (2.8040738390 + 2.0501238013)) < 1e-6);
+    assert_true(fabs(score_of(h, 0) - (1.4216486237 + 0.6305211984)) < 1e-6);
     nd_hits_free(h);
 }
 
@@ -145,8 +150,14 @@ static void test_search_parameters_change_scores(void **state)
     o.bm25.title_weight = 0;
     nd_hits *h;
     assert_int_equal(nd_search_run(f->s, &h, "oil", 10, &o), ND_OK);
-    /* only the body part remains */
+    /* only the body part remains: classic BM25 on the body,
+     * 0.9808292530 * 1.4666666667 * 1.9 / 2.3666666667 */
     assert_true(fabs(score_of(h, 0) - 1.1548919092) < 1e-6);
+    nd_hits_free(h);
+    /* a title-only query uses the title alone: ptf 1.4285714286 */
+    o.bm25.title_weight = 2;
+    assert_int_equal(nd_search_run(f->s, &h, "title:oil", 10, &o), ND_OK);
+    assert_true(fabs(score_of(h, 0) - 0.9808292530 * 1.4285714286 * 1.9 / 2.3285714286) < 1e-6);
     nd_hits_free(h);
     o.bm25.b = 2.0;
     assert_int_equal(nd_search_run(f->s, &h, "oil", 10, &o), ND_EINVAL);

@@ -35,13 +35,16 @@ typedef struct qit qit;
 struct qit {
     int kind;     /* IT_* */
     int started;  /* advanced at least once */
+    int fields;   /* IT_OR: its children are one word's term iterators in
+                     several fields, scored together as one BM25F term */
     int unscored; /* required but not scored (filters) */
     uint32_t doc; /* current match, ND_NO_DOC when exhausted */
     uint64_t cost; /* estimated matches: the cheapest required child leads */
     /* IT_TERM */
     pcursor *pc;
     int field;
-    double wi; /* field weight * idf * boost */
+    double w;  /* IT_TERM: field weight */
+    double wi; /* IT_TERM, and IT_OR with fields: idf * boost */
     /* IT_DATE */
     int64_t lo, hi;
     /* IT_AND: req (leapfrog), opt (score only), neg (excluded);
@@ -64,7 +67,7 @@ typedef struct slot {
     int field;
     uint32_t woff, wlen; /* word bytes in ectx.words */
     uint64_t df;         /* over the snapshot */
-    double wi;           /* field weight * idf * boost */
+    double wi;           /* idf * boost */
 } slot;
 
 typedef struct ectx {
@@ -157,10 +160,9 @@ static int new_slot(ectx *c, int field, const void *w, size_t wlen, uint32_t *ou
     return ND_OK;
 }
 
-static void slot_weigh(ectx *c, uint32_t i, uint32_t boost)
+static void slot_weigh(ectx *c, uint32_t i, uint64_t df, uint32_t boost)
 {
-    slot *s = &c->slots[i];
-    s->wi = field_weight(c->o->bm25, s->field) * bm25_idf(c->ix->docs, s->df) * (double)boost;
+    c->slots[i].wi = bm25_idf(c->ix->docs, df) * (double)boost;
 }
 
 /* Looks a slot's word up in every segment. */
@@ -292,7 +294,7 @@ static int expand_field(ectx *c, const qnode *x, int field)
                 c->present[at] = 1;
                 c->slots[s].df += ent[k].ti.df;
             }
-            slot_weigh(c, s, 1);
+            slot_weigh(c, s, c->slots[s].df, 1);
             i = j;
         }
     }
@@ -323,8 +325,18 @@ static int prepare(ectx *c, int32_t n, unsigned depth)
                 if ((rc = new_slot(c, fields[f], query_term_text(q, t), q->terms[t].len, &s)) ||
                     (rc = slot_lookup(c, s)))
                     return rc;
-                slot_weigh(c, s, x->kind == QN_TERM ? x->boost : 1);
             }
+        /* one idf per word, whatever field matches: its document frequency
+         * is that of the field where it is most common (a close lower bound
+         * of the articles holding it in any field) */
+        for (uint32_t t = 0; t < x->n_terms; t++) {
+            uint64_t df = 0;
+            for (int f = 0; f < nf; f++)
+                df = ND_MAX(df, c->slots[c->node_slot[n] + (uint32_t)f * x->n_terms + t].df);
+            for (int f = 0; f < nf; f++)
+                slot_weigh(c, c->node_slot[n] + (uint32_t)f * x->n_terms + t, df,
+                           x->kind == QN_TERM ? x->boost : 1);
+        }
         break;
     case QN_PREFIX:
         for (int f = 0; f < nf && !rc; f++)
@@ -393,6 +405,7 @@ static int term_it(ectx *c, uint32_t s, qit **out)
         return rc;
     }
     it->field = c->slots[s].field;
+    it->w = field_weight(c->o->bm25, it->field);
     it->wi = c->slots[s].wi;
     it->cost = c->tis[at].df;
     *out = it;
@@ -606,7 +619,11 @@ static int build(ectx *c, int32_t n, qit **out)
                 return rc;
             nk += kids[nk] != NULL;
         }
-        return or_of(c, kids, nk, out);
+        if ((rc = or_of(c, kids, nk, out)) || nk < 2)
+            return rc;
+        (*out)->fields = 1; /* one word in title and body: one BM25F term */
+        (*out)->wi = c->slots[s0].wi;
+        return ND_OK;
     case QN_PHRASE:
         for (int f = 0; f < nf; f++) {
             if ((rc = build_phrase(c, x, s0 + (uint32_t)f * x->n_terms, &kids[nk])))
@@ -841,6 +858,15 @@ static int heap_sum(ectx *c, qit *it, uint32_t i, uint32_t d, double *sum)
     return heap_sum(c, it, 2 * i + 2, d, sum);
 }
 
+/* A term iterator's part of the BM25F pseudo-frequency on its document. */
+static double term_ptf(const ectx *c, const qit *it)
+{
+    if (it->field >= N_TEXT_FIELDS)
+        return 0.0;
+    return bm25_ptf(c->o->bm25, it->w, pcursor_tf(it->pc),
+                    segment_len(c->seg, it->field, it->doc), c->avglen[it->field]);
+}
+
 /* Score of the current document. */
 static int score(ectx *c, qit *it, double *out)
 {
@@ -848,12 +874,18 @@ static int score(ectx *c, qit *it, double *out)
     int rc = ND_OK;
     switch (it->kind) {
     case IT_TERM:
-        if (it->field < N_TEXT_FIELDS)
-            sum = bm25_score(c->o->bm25, it->wi, pcursor_tf(it->pc),
-                             segment_len(c->seg, it->field, it->doc), c->avglen[it->field]);
+        sum = bm25_saturate(c->o->bm25, it->wi, term_ptf(c, it));
         break;
     case IT_OR:
-        rc = heap_sum(c, it, 0, it->doc, &sum);
+        if (it->fields) {
+            double ptf = 0;
+            for (uint32_t i = 0; i < it->n_opt; i++)
+                if (it->opt[i]->doc == it->doc)
+                    ptf += term_ptf(c, it->opt[i]);
+            sum = bm25_saturate(c->o->bm25, it->wi, ptf);
+        } else {
+            rc = heap_sum(c, it, 0, it->doc, &sum);
+        }
         break;
     case IT_AND:
         for (uint32_t i = 0; i < it->n_req && !rc; i++)

@@ -112,10 +112,21 @@ int query_date_period(int64_t *first, int64_t *last, const char *s, size_t len);
 
 /* ---- bm25.c ----------------------------------------------------------- */
 
+/* Combined-field BM25 (BM25F): a word's frequencies in the fields of a
+ * document are length-normalised per field, weighted and added into one
+ * pseudo-frequency, which is saturated once with the word's one idf:
+ *
+ *   ptf   = sum over fields f of  w_f * tf_f / (1 - b + b * len_f / avglen_f)
+ *   score = idf * boost * ptf * (k1 + 1) / (ptf + k1)
+ *
+ * With one field of weight 1 this is classic BM25. */
+
 /* idf = ln(1 + (N - df + 0.5) / (df + 0.5)) */
 double bm25_idf(uint64_t N, uint64_t df);
-/* weight * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen)) */
-double bm25_score(const nd_bm25 *p, double weight_idf, uint32_t tf, uint32_t len, double avglen);
+/* w * tf / (1 - b + b * len / avglen): one field's part of ptf */
+double bm25_ptf(const nd_bm25 *p, double w, uint32_t tf, uint32_t len, double avglen);
+/* idf_boost * ptf * (k1 + 1) / (ptf + k1); 0 when ptf is 0 */
+double bm25_saturate(const nd_bm25 *p, double idf_boost, double ptf);
 
 /* ---- topk.c ----------------------------------------------------------- */
 
