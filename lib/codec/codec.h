@@ -43,7 +43,7 @@ int varint_get32(const uint8_t **p, const uint8_t *end, uint32_t *v);
 
 static inline uint64_t zigzag_enc(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    return ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0); /* no signed shift */
 }
 static inline int64_t zigzag_dec(uint64_t v)
 {
