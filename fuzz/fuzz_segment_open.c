@@ -8,8 +8,9 @@
  * file, the index is opened with skip_checksums = 1 (so damage reaches the
  * structure checks even though the CRC would catch it) and again with
  * checksums verified; when it opens, a few searches run and every stored
- * article is read through searches with a large k. All files are restored
- * afterwards.
+ * article is read through searches with a large k. The integrity check
+ * (nd_check) runs on it too: it must not crash, and an index it finds no
+ * error in must open. All files are restored afterwards.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -219,7 +220,7 @@ static void search(nd_search *s, const char *q, size_t k, const nd_search_opts *
     }
 }
 
-static void open_and_search(int skip_checksums)
+static int open_and_search(int skip_checksums)
 {
     nd_index *ix = NULL;
     nd_open_opts oo = ND_OPEN_OPTS_INIT;
@@ -230,7 +231,7 @@ static void open_and_search(int skip_checksums)
              rc == ND_ENOTFOUND || rc == ND_ENOMEM);
     if (rc != ND_OK) {
         FZ_CHECK(ix == NULL && memchr(err, '\0', sizeof err) != NULL);
-        return;
+        return rc;
     }
     nd_index_stats st;
     nd_index_stats_get(ix, &st);
@@ -253,6 +254,35 @@ static void open_and_search(int skip_checksums)
     search(s, "news", ND_MAX_K, &o);
     nd_search_free(s);
     nd_index_free(ix);
+    return ND_OK;
+}
+
+/* The integrity check on the damaged index: only documented codes, a
+ * well-formed report; returns the number of errors (-1: it could not run). */
+static long long check_index(void)
+{
+    nd_check_report *r = NULL;
+    char err[256];
+    int rc = nd_check(&r, g_dir, NULL, err, sizeof err);
+    FZ_CHECK(rc == ND_OK || rc == ND_ENOTFOUND || rc == ND_EVERSION || rc == ND_EIO ||
+             rc == ND_ENOMEM);
+    if (rc != ND_OK) {
+        FZ_CHECK(r == NULL && memchr(err, '\0', sizeof err) != NULL);
+        return -1;
+    }
+    nd_check_summary sum;
+    nd_check_summary_get(r, &sum);
+    size_t n = nd_check_count(r);
+    FZ_CHECK(n <= sum.errors + sum.warnings);
+    for (size_t i = 0; i < n; i++) {
+        nd_check_problem p;
+        FZ_CHECK(nd_check_problem_get(r, i, &p) == ND_OK);
+        FZ_CHECK(p.severity == ND_CHECK_ERROR || p.severity == ND_CHECK_WARNING);
+        fz_touch(p.file, strlen(p.file));
+        fz_touch(p.message, strlen(p.message));
+    }
+    nd_check_report_free(r);
+    return (long long)sum.errors;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -274,8 +304,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(fz_write_file(path, buf, len) == 0);
     free(buf);
 
+    long long errors = check_index();
     open_and_search(1);
-    open_and_search(0);
+    int rc = open_and_search(0);
+    /* an index the checker finds no damage in opens */
+    FZ_CHECK(errors != 0 || rc == ND_OK);
     restore_all();
     return 0;
 }

@@ -158,10 +158,36 @@ typedef struct nd_writer_opts {
                                 1 = analyse on the calling thread (at most 64
                                 are used). The index is the same either way.
                                 @since 0.2 */
+    /* Analysis settings, fixed when the index is created and recorded in it,
+     * so that queries are analysed as its articles were (docs/FORMAT.md,
+     * "settings"). For a new index NULL or "" means none (the default). For
+     * an existing index NULL means "whatever it has"; any other value must
+     * equal what it has (else nd_writer_open fails with ND_EINVAL). */
+    const char *stemmer;     /* Snowball stemmer applied to every word of title,
+                                body and url (not source, lang or id), after
+                                case folding: one of nd_stemmers(), e.g.
+                                "english", "porter", "german".
+                                @since 0.3 (ND_WRITER_OPTS_VERSION 2) */
+    const char *stopwords;   /* stop list: ND_STOPWORDS_EN_LUCENE33. A stop word
+                                is not indexed but keeps its position, so a
+                                phrase with one inside still matches.
+                                @since 0.3 (ND_WRITER_OPTS_VERSION 2) */
 } nd_writer_opts;
 
-#define ND_WRITER_OPTS_VERSION 1
-#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, 0, 0}
+/* Version 1 structs (without stemmer and stopwords) are still accepted. */
+#define ND_WRITER_OPTS_VERSION 2
+#define ND_WRITER_OPTS_INIT {ND_WRITER_OPTS_VERSION, 0, 0, 0, NULL, NULL}
+
+/* Lucene's English stop set, the 33 words of EnglishAnalyzer (a, an, and,
+ * are, as, at, be, but, by, for, if, in, into, is, it, no, not, of, on, or,
+ * such, that, the, their, then, there, these, they, this, to, was, will,
+ * with). @since 0.3 */
+#define ND_STOPWORDS_EN_LUCENE33 "en-lucene33"
+
+/** @return the Snowball stemmers nd_writer_opts.stemmer accepts, a
+ *  NULL-terminated list of static strings ("english", "porter", "german",
+ *  ...; as libstemmer has them). @since 0.3 */
+ND_API const char *const *nd_stemmers(void);
 
 /** Opens (creating if needed) the index directory `dir` for writing and takes
  *  its writer lock.
@@ -169,10 +195,19 @@ typedef struct nd_writer_opts {
  *  @param dir  path, NUL-terminated.
  *  @param opts NULL for defaults.
  *  @return ND_OK; ND_EBUSY if another writer holds the lock; ND_EVERSION,
- *  ND_ECORRUPT for an existing index that cannot be read; ND_EIO; ND_ENOMEM.
- *  On failure *out is NULL (the message is lost; use nd_strerror).
+ *  ND_ECORRUPT for an existing index that cannot be read; ND_EINVAL for an
+ *  unknown stemmer or stop list, or one the existing index does not have;
+ *  ND_EIO; ND_ENOMEM. On failure *out is NULL (the message is lost; use
+ *  nd_strerror, or nd_writer_open_err to get it).
  *  @since 0.1 */
 ND_API int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts);
+
+/** nd_writer_open, with the detailed message of a failure written to errbuf
+ *  (may be NULL), NUL-terminated, truncated to errlen bytes - for example
+ *  an unknown stemmer, or settings that differ from the index's, naming
+ *  both. ND_EINVAL for those two. @since 0.3 */
+ND_API int nd_writer_open_err(nd_writer **out, const char *dir, const nd_writer_opts *opts,
+                              char *errbuf, size_t errlen);
 
 /** Adds one article. It becomes visible to readers at the next successful
  *  nd_writer_commit. An article without an id is rejected with ND_EINVAL.
@@ -309,6 +344,14 @@ typedef struct nd_index_stats {
 /** Fills *out. Never fails on a valid handle. @since 0.1 */
 ND_API void nd_index_stats_get(const nd_index *ix, nd_index_stats *out);
 
+/** @return one analysis setting of the index, as recorded when it was
+ *  created: key "analyzer.stemmer" (a name of nd_stemmers(), "" = none),
+ *  "analyzer.stopwords" (ND_STOPWORDS_EN_LUCENE33, "" = none) or
+ *  "analyzer.version" ("1"). Indexes written before 0.3 read as "" (no
+ *  stemming, no stop words). NULL for another key. Borrowed, valid until
+ *  nd_index_free. @since 0.3 */
+ND_API const char *nd_index_setting(const nd_index *ix, const char *key);
+
 /* One segment of a snapshot, for `search stats`. */
 typedef struct nd_segment_info {
     uint64_t number;   /* files are seg-<number>.* */
@@ -320,6 +363,95 @@ typedef struct nd_segment_info {
 /** Fills *out with segment i (0 <= i < stats.segments), in search order.
  *  @return ND_OK or ND_EINVAL if i is out of range. @since 0.2 */
 ND_API int nd_index_segment_get(const nd_index *ix, size_t i, nd_segment_info *out);
+
+/* ---- Integrity check --------------------------------------------------- */
+
+/* The result of nd_check: the problems found in an index. */
+typedef struct nd_check_report nd_check_report;
+
+/* nd_check_problem.severity */
+#define ND_CHECK_ERROR 1   /* damage: a file or the catalog breaks docs/FORMAT.md */
+#define ND_CHECK_WARNING 2 /* not damage, worth knowing (e.g. files an interrupted
+                              write left behind, which the next writer removes) */
+
+/* "Unknown" in nd_check_problem.segment and .offset. */
+#define ND_CHECK_NONE UINT64_MAX
+
+typedef struct nd_check_opts {
+    unsigned version;    /* ND_CHECK_OPTS_VERSION */
+    size_t max_problems; /* problems kept in the report (every one is still
+                            counted in the summary); 0 = default (100) */
+} nd_check_opts;
+
+#define ND_CHECK_OPTS_VERSION 1
+#define ND_CHECK_OPTS_INIT {ND_CHECK_OPTS_VERSION, 0}
+
+/* One problem. Strings are borrowed, NUL-terminated, valid until
+ * nd_check_report_free. */
+typedef struct nd_check_problem {
+    int severity;        /* ND_CHECK_ERROR or ND_CHECK_WARNING */
+    const char *file;    /* name in the index directory ("seg-3.doc",
+                            "catalog.db"), "" when not about one file */
+    uint64_t segment;    /* segment number, or ND_CHECK_NONE */
+    uint64_t offset;     /* byte offset in `file`, or ND_CHECK_NONE */
+    const char *message; /* one line of UTF-8: what was expected and what was
+                            found, naming the field, term (bytes escaped as
+                            \xNN) and document where they are known */
+} nd_check_problem;
+
+/* What a check covered and found. */
+typedef struct nd_check_summary {
+    uint64_t generation; /* commit checked */
+    uint64_t segments;   /* segments the commit names */
+    uint64_t docs;       /* live articles in them */
+    uint64_t deleted;    /* deleted articles still in them */
+    uint64_t terms;      /* dictionary entries read */
+    uint64_t postings;   /* (document, frequency) pairs decoded */
+    uint64_t positions;  /* positions decoded */
+    uint64_t stored;     /* stored articles decoded */
+    uint64_t bytes;      /* bytes of segment files checksummed */
+    uint64_t errors;     /* ND_CHECK_ERROR problems, all of them (also those
+                            past max_problems) */
+    uint64_t warnings;   /* ND_CHECK_WARNING problems, all of them */
+} nd_check_summary;
+
+/** Checks the last commit of the index at `dir` as completely as the format
+ *  allows: the catalog (SQLite integrity check, identity, version, rows,
+ *  deletion bitmaps), every checksum of every segment file against its
+ *  footer and the catalog, and every structural invariant of
+ *  docs/FORMAT.md section 10, including the ones readers leave unchecked
+ *  (sorted terms, increasing documents, counts that agree, skip data, field
+ *  lengths against the postings, stored blocks holding the right documents,
+ *  offsets inside their files). Files not named by the commit are warnings.
+ *  It takes no lock and changes nothing (the catalog is read as
+ *  nd_index_open reads it), so it may run while a writer commits (it checks
+ *  the commit it found), and it is safe on any damaged index. Time is linear in the index size; memory is about 30 bytes per
+ *  document of the largest segment, plus one bit per token.
+ *  @param out caller owns, free with nd_check_report_free. On failure *out
+ *  is NULL.
+ *  @param opts NULL for defaults.
+ *  @param errbuf optional: the message of a failure, as for nd_index_open.
+ *  @return ND_OK when the check ran, whether or not it found problems (see
+ *  nd_check_summary.errors); ND_ENOTFOUND if `dir` holds no index;
+ *  ND_EVERSION for an index of another format version; ND_EIO if the
+ *  directory or catalog cannot be read at all; ND_EINVAL; ND_ENOMEM.
+ *  @since 0.3 */
+ND_API int nd_check(nd_check_report **out, const char *dir, const nd_check_opts *opts,
+                    char *errbuf, size_t errlen);
+
+/** @return the number of problems kept in the report (at most
+ *  opts.max_problems), in the order found. @since 0.3 */
+ND_API size_t nd_check_count(const nd_check_report *r);
+
+/** Fills *out with problem i (0 <= i < nd_check_count).
+ *  @return ND_OK or ND_EINVAL if i is out of range. @since 0.3 */
+ND_API int nd_check_problem_get(const nd_check_report *r, size_t i, nd_check_problem *out);
+
+/** Fills *out. @since 0.3 */
+ND_API void nd_check_summary_get(const nd_check_report *r, nd_check_summary *out);
+
+/** Frees the report. Accepts NULL. @since 0.3 */
+ND_API void nd_check_report_free(nd_check_report *r);
 
 /* ---- Search ----------------------------------------------------------- */
 

@@ -31,9 +31,47 @@ static const char INDEX_HELP[] =
     "  --threads N    threads parsing and analysing the articles (default: one\n"
     "                 per online CPU, at most 16; 1 = all on the main thread);\n"
     "                 the index is the same whatever N is\n"
+    "  --stem LANG    stem words with this Snowball stemmer (see below); only\n"
+    "                 when creating the index (or the one it already has)\n"
+    "  --stopwords LIST  drop stop words: 'en' (Lucene's 33 English stop words,\n"
+    "                 also spelled 'en-lucene33') or 'none'; same rule\n"
+    "  --anserini     the analysis of the Anserini BM25 baselines: --stem porter\n"
+    "                 --stopwords en\n"
     "  --json         print the summary as one JSON object\n"
     "  -q, --quiet    no progress display\n"
-    "  -h, --help     this help\n";
+    "  -h, --help     this help\n"
+    "\n"
+    "Without --stem and --stopwords a new index is neither stemmed nor stopped.\n"
+    "Queries are always analysed with the index's own settings ('search stats'\n"
+    "shows them).\n";
+
+/* --help: the option text, then the stemmers this build has. */
+static void print_help(void)
+{
+    fputs(INDEX_HELP, stdout);
+    fputs("\nstemmers:", stdout);
+    size_t col = 9;
+    for (const char *const *p = nd_stemmers(); *p; p++) {
+        size_t n = strlen(*p) + 1;
+        if (col + n > 78) {
+            fputs("\n ", stdout);
+            col = 1;
+        }
+        printf(" %s", *p);
+        col += n;
+    }
+    fputs("\n", stdout);
+}
+
+/* The library's name of a --stopwords value, or NULL if unknown. */
+static const char *stop_list(const char *v)
+{
+    if (strcmp(v, "en") == 0 || strcmp(v, ND_STOPWORDS_EN_LUCENE33) == 0)
+        return ND_STOPWORDS_EN_LUCENE33;
+    if (strcmp(v, "none") == 0)
+        return "";
+    return NULL;
+}
 
 typedef struct progress {
     int tty;
@@ -111,12 +149,13 @@ int cmd_index(int argc, char **argv)
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t n_files = 0, ram_mib = 0, threads = default_threads();
     int strict = 0, append = 0, json = 0, quiet = 0;
+    const char *stem = NULL, *stop = NULL;
     if (!files)
         return fail(EX_FAIL, "out of memory");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) {
-            fputs(INDEX_HELP, stdout);
+            print_help();
             free(files);
             return EX_OK;
         } else if (strcmp(a, "--strict") == 0) {
@@ -139,6 +178,20 @@ int cmd_index(int argc, char **argv)
                 free(files);
                 return usage_error("--threads needs a number (1..%d)", MAX_THREADS);
             }
+        } else if (strcmp(a, "--stem") == 0) {
+            if (i + 1 >= argc) {
+                free(files);
+                return usage_error("--stem needs a stemmer name (see 'search index --help')");
+            }
+            stem = strcmp(argv[++i], "none") == 0 ? "" : argv[i];
+        } else if (strcmp(a, "--stopwords") == 0) {
+            if (i + 1 >= argc || !(stop = stop_list(argv[++i]))) {
+                free(files);
+                return usage_error("--stopwords needs 'en' (or 'en-lucene33') or 'none'");
+            }
+        } else if (strcmp(a, "--anserini") == 0) {
+            stem = "porter";
+            stop = ND_STOPWORDS_EN_LUCENE33;
         } else if (a[0] == '-' && a[1] != 0) {
             free(files);
             return usage_error("index: unknown option '%s'", a);
@@ -156,15 +209,19 @@ int cmd_index(int argc, char **argv)
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.ram_budget = ram_mib << 20;
     wo.threads = (unsigned)threads;
+    wo.stemmer = stem;
+    wo.stopwords = stop;
     nd_writer *w;
-    int rc = nd_writer_open(&w, dir, &wo);
+    char errbuf[512];
+    int rc = nd_writer_open_err(&w, dir, &wo, errbuf, sizeof errbuf);
     if (rc) {
         free(files);
+        if (rc == ND_EINVAL) /* settings: unknown, or not the index's */
+            return fail(EX_USAGE, "%s", errbuf);
         if (rc == ND_EVERSION)
-            return fail(EX_FAIL, "cannot open %s for writing: it was written by an older "
-                        "version of the format and can only be searched; re-index it", dir);
+            return fail(EX_FAIL, "cannot open %s for writing: %s; re-index it", dir, errbuf);
         return fail(exit_for(rc), "cannot open %s for writing: %s", dir,
-                    rc == ND_EBUSY ? "index is locked by another writer" : nd_strerror(rc));
+                    rc == ND_EBUSY ? "index is locked by another writer" : errbuf);
     }
     progress pr = {!quiet && isatty(2), now(), 0, 0};
     nd_ingest_opts io = ND_INGEST_OPTS_INIT;

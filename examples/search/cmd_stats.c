@@ -16,8 +16,9 @@
 static const char STATS_HELP[] = "usage: search stats DIR [--json]\n"
                                  "\n"
                                  "Prints the documents, segments, distinct terms, commit\n"
-                                 "generation and bytes per file kind of the index at DIR, and\n"
-                                 "each segment with its documents, deletions and bytes.\n"
+                                 "generation, analysis settings (stemmer, stop words) and\n"
+                                 "bytes per file kind of the index at DIR, and each segment\n"
+                                 "with its documents, deletions and bytes.\n"
                                  "\n"
                                  "options:\n"
                                  "  --json       one JSON object\n"
@@ -52,6 +53,8 @@ int cmd_stats(int argc, char **argv)
     nd_index_stats_get(ix, &st);
     uint64_t total = st.bytes_terms + st.bytes_postings + st.bytes_positions + st.bytes_columns +
                      st.bytes_stored + st.bytes_other;
+    const char *stem = nd_index_setting(ix, "analyzer.stemmer");
+    const char *stop = nd_index_setting(ix, "analyzer.stopwords");
     if (json) {
         printf("{\"documents\":%" PRIu64 ",\"segments\":%" PRIu64 ",\"terms\":%" PRIu64
                ",\"generation\":%" PRIu64 ",\"bytes\":{\"terms\":%" PRIu64
@@ -60,6 +63,18 @@ int cmd_stats(int argc, char **argv)
                st.docs, st.segments, st.terms, st.generation, st.bytes_terms,
                st.bytes_postings, st.bytes_positions, st.bytes_columns, st.bytes_stored,
                st.bytes_other, total);
+        /* null: none */
+        fputs(",\"settings\":{\"stemmer\":", stdout);
+        if (stem && *stem)
+            json_str(stdout, stem, strlen(stem));
+        else
+            fputs("null", stdout);
+        fputs(",\"stopwords\":", stdout);
+        if (stop && *stop)
+            json_str(stdout, stop, strlen(stop));
+        else
+            fputs("null", stdout);
+        fputs("}", stdout);
         fputs(",\"segment_list\":[", stdout);
         for (size_t i = 0; i < st.segments; i++) {
             nd_segment_info si;
@@ -83,6 +98,8 @@ int cmd_stats(int argc, char **argv)
     printf("segments    %" PRIu64 "\n", st.segments);
     printf("terms       %" PRIu64 "\n", st.terms);
     printf("generation  %" PRIu64 "\n", st.generation);
+    printf("stemmer     %s\n", stem && *stem ? stem : "none");
+    printf("stopwords   %s\n", stop && *stop ? stop : "none");
     printf("bytes:\n");
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char hb[32];

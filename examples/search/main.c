@@ -29,6 +29,7 @@ static const char MAIN_HELP[] =
     "  stats DIR             segments, size and contents of an index\n"
     "  delete DIR ID...      delete articles by id\n"
     "  merge DIR             merge segments, dropping deleted articles\n"
+    "  check DIR             verify checksums and structure of an index\n"
     "\n"
     "Run 'search COMMAND --help' for the options of each command.\n"
     "\n"
@@ -61,5 +62,7 @@ int main(int argc, char **argv)
         return cmd_delete(argc - 2, argv + 2);
     if (strcmp(cmd, "merge") == 0)
         return cmd_merge(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }

@@ -12,6 +12,10 @@
  * Long texts are cut into pieces of at most ND_ANALYZER_PIECE_BYTES (ICU
  * indexes are int32_t, and its dictionary engines keep per-text caches);
  * positions and offsets run on across pieces.
+ *
+ * With an index's settings, a kept term then meets the stop list (a stop
+ * word is not handed out but keeps its position) and the Snowball stemmer
+ * (stem.c), in that order, as in Lucene's English analyzers.
  */
 #include <stdlib.h>
 
@@ -37,6 +41,10 @@ struct nd_analyzer {
     u16buf norm;              /* NFKC_Casefold of u16 */
     nd_buf term;              /* the normalised term in UTF-8, lent to the callback */
     nd_err err;               /* last failure */
+    nd_stemmer *stem;         /* NULL = no stemming */
+    const stoplist *stop;     /* NULL = no stop words */
+    int folded_only;          /* this run skips the stop list and the stemmer */
+    uint64_t stopped;         /* stop words dropped by the current run */
 };
 
 /* Bytes of U+2019 RIGHT SINGLE QUOTATION MARK in UTF-8. */
@@ -321,6 +329,24 @@ static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, ui
         if (*pos > UINT32_MAX)
             return err_set(&a->err, ND_ELIMIT, "more than %llu token positions in one text",
                            (unsigned long long)UINT32_MAX + 1);
+        if (tlen <= ND_MAX_TERM_BYTES && !a->folded_only) {
+            /* a stop word keeps its position, so phrases still line up */
+            if (a->stop && stoplist_has(a->stop, term, tlen)) {
+                a->stopped++;
+                (*pos)++;
+                continue;
+            }
+            if (a->stem) {
+                if (stemmer_stem(a->stem, term, tlen, &term, &tlen) != 0)
+                    return err_set(&a->err, ND_ENOMEM, "out of memory while stemming");
+                /* a stem is never empty in practice; if it were, the word
+                 * would vanish but keep its place */
+                if (tlen == 0) {
+                    (*pos)++;
+                    continue;
+                }
+            }
+        }
         if (tlen <= ND_MAX_TERM_BYTES) {
             nd_token tok;
             tok.term = term;
@@ -339,10 +365,18 @@ static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, ui
 
 int analyzer_open(nd_analyzer **out, nd_err *e)
 {
+    return analyzer_open_with(out, NULL, e);
+}
+
+int analyzer_open_with(nd_analyzer **out, const analysis_settings *set, nd_err *e)
+{
     UErrorCode st = U_ZERO_ERROR;
     UText init = UTEXT_INITIALIZER;
 
     *out = NULL;
+    int bad = analysis_settings_check(set, e);
+    if (bad)
+        return bad;
     nd_analyzer *a = calloc(1, sizeof *a);
     if (!a)
         return err_set(e, ND_ENOMEM, "out of memory for the analyzer");
@@ -367,6 +401,13 @@ int analyzer_open(nd_analyzer **out, nd_err *e)
         analyzer_free(a);
         return err_set(e, ND_ENOMEM, "out of memory for the analyzer");
     }
+    int rc = set && set->stemmer[0] ? stemmer_open(&a->stem, set->stemmer, e) : ND_OK;
+    if (rc) {
+        analyzer_free(a);
+        return rc;
+    }
+    int known;
+    a->stop = set ? stoplist_find(set->stopwords, &known) : NULL;
     *out = a;
     return ND_OK;
 }
@@ -377,6 +418,7 @@ void analyzer_free(nd_analyzer *a)
         return;
     ubrk_close(a->words);
     utext_close(&a->text);
+    stemmer_free(a->stem);
     free(a->u16.p);
     free(a->norm.p);
     buf_free(&a->term);
@@ -388,12 +430,13 @@ const char *analyzer_errmsg(const nd_analyzer *a)
     return a->err.msg;
 }
 
-int analyzer_run(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx)
+static int run_text(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx)
 {
     uint64_t pos = 0;
     size_t off = 0;
 
     err_clear(&a->err);
+    a->stopped = 0;
     while (off < len) {
         size_t n = piece_len(text + off, len - off);
         int rc = run_piece(a, text, off, n, &pos, fn, ctx);
@@ -402,6 +445,25 @@ int analyzer_run(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, v
         off += n;
     }
     return ND_OK;
+}
+
+int analyzer_run(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx)
+{
+    a->folded_only = 0;
+    return run_text(a, text, len, fn, ctx);
+}
+
+int analyzer_run_folded(nd_analyzer *a, const char *text, size_t len, nd_token_fn fn, void *ctx)
+{
+    a->folded_only = 1;
+    int rc = run_text(a, text, len, fn, ctx);
+    a->folded_only = 0;
+    return rc;
+}
+
+uint64_t analyzer_stopped(const nd_analyzer *a)
+{
+    return a->stopped;
 }
 
 int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out)

@@ -1,6 +1,6 @@
 /*
  * index.c - the public nd_index calls: opening a snapshot of the last
- * commit, freeing it, and its statistics.
+ * commit, freeing it, its statistics and its analysis settings.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,4 +117,17 @@ int nd_index_segment_get(const nd_index *ix, size_t i, nd_segment_info *out)
     for (int k = 0; k < FILE_KINDS; k++)
         out->bytes += s->meta.size[k];
     return ND_OK;
+}
+
+const char *nd_index_setting(const nd_index *ix, const char *key)
+{
+    if (!ix || !key)
+        return NULL;
+    if (strcmp(key, "analyzer.stemmer") == 0)
+        return ix->man.settings.stemmer;
+    if (strcmp(key, "analyzer.stopwords") == 0)
+        return ix->man.settings.stopwords;
+    if (strcmp(key, "analyzer.version") == 0)
+        return "1"; /* every index so far, with settings or without */
+    return NULL;
 }

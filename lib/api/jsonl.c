@@ -257,8 +257,9 @@ static void free_pipe(pipeline *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-/* Sets up the ring and the workers' analyzers (threads start later). */
-static int init_pipe(pipeline *p, unsigned threads, nd_err *e)
+/* Sets up the ring and the workers' analyzers, with the index's analysis
+ * settings (threads start later). */
+static int init_pipe(pipeline *p, unsigned threads, const analysis_settings *set, nd_err *e)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
@@ -274,7 +275,7 @@ static int init_pipe(pipeline *p, unsigned threads, nd_err *e)
         if (!(p->ring[i].lines = calloc(BATCH_LINES, sizeof *p->ring[i].lines)))
             return err_set(e, ND_ENOMEM, "out of memory");
     for (unsigned i = 0; i < threads; i++) {
-        int rc = analyzer_open(&p->workers[i].an, e);
+        int rc = analyzer_open_with(&p->workers[i].an, set, e);
         if (rc)
             return rc;
         p->workers[i].p = p;
@@ -405,7 +406,7 @@ int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *op
     pipeline p;
     int piped = 0;
     if (w->threads > 1 && !w->broken) {
-        if ((rc = init_pipe(&p, w->threads, &w->err))) {
+        if ((rc = init_pipe(&p, w->threads, &w->work.settings, &w->err))) {
             free_pipe(&p);
             line_reader_close(r);
             return rc;

@@ -55,7 +55,8 @@ int nd_search_open(nd_search **out, nd_index *ix)
     s->ix = ix;
     s->cached_block = UINT32_MAX;
     s->err_off = ND_NO_OFFSET;
-    int rc = analyzer_open(&s->an, &s->err);
+    /* queries and snippets are analysed as the index's articles were */
+    int rc = analyzer_open_with(&s->an, &ix->man.settings, &s->err);
     if (rc) {
         free(s);
         return rc;

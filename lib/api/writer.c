@@ -67,19 +67,91 @@ static int grow_open(nd_writer *w, uint32_t n)
     return ND_OK;
 }
 
+/* Compares a requested setting (NULL = not asked) with the index's. */
+static int same_setting(nd_writer *w, const char *what, const char *asked, const char *has)
+{
+    if (!asked || strcmp(asked, has) == 0)
+        return ND_OK;
+    if (!*has)
+        return err_set(&w->err, ND_EINVAL,
+                       "%s: the index was created with no %s; %s '%.64s' was asked for", w->dir,
+                       what, what, asked);
+    if (!*asked)
+        return err_set(&w->err, ND_EINVAL,
+                       "%s: the index was created with %s '%s'; no %s was asked for", w->dir,
+                       what, has, what);
+    return err_set(&w->err, ND_EINVAL,
+                   "%s: the index was created with %s '%s'; %s '%.64s' was asked for", w->dir,
+                   what, has, what, asked);
+}
+
+/* The requested settings (NULL = none) into *s, checked: the names must be
+ * known whether the index is new or not. */
+static int requested_settings(nd_writer *w, const char *stemmer, const char *stopwords,
+                              analysis_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    if (stemmer && strlen(stemmer) >= sizeof s->stemmer)
+        return err_set(&w->err, ND_EINVAL, "unknown stemmer '%.64s'", stemmer);
+    if (stopwords && strlen(stopwords) >= sizeof s->stopwords)
+        return err_set(&w->err, ND_EINVAL, "unknown stop list '%.64s'", stopwords);
+    strcpy(s->stemmer, stemmer ? stemmer : "");
+    strcpy(s->stopwords, stopwords ? stopwords : "");
+    return analysis_settings_check(s, &w->err);
+}
+
+/* Settles the analysis settings: a new index takes the requested ones; an
+ * existing one keeps its own, which a request (not NULL) must match. */
+static int settle_settings(nd_writer *w, const char *stemmer, const char *stopwords,
+                           const analysis_settings *want, int exists)
+{
+    analysis_settings *s = &w->work.settings;
+    if (!exists) {
+        *s = *want;
+        return ND_OK;
+    }
+    int rc = same_setting(w, "stemmer", stemmer, s->stemmer);
+    return rc ? rc : same_setting(w, "stop list", stopwords, s->stopwords);
+}
+
+const char *const *nd_stemmers(void)
+{
+    return stemmer_names();
+}
+
 int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
 {
+    return nd_writer_open_err(out, dir, opts, NULL, 0);
+}
+
+int nd_writer_open_err(nd_writer **out, const char *dir, const nd_writer_opts *opts,
+                       char *errbuf, size_t errlen)
+{
+    if (errbuf && errlen)
+        errbuf[0] = 0;
     if (!out)
         return ND_EINVAL;
     *out = NULL;
-    if (!dir || !*dir || (opts && opts->version != ND_WRITER_OPTS_VERSION))
+    if (!dir || !*dir || (opts && (opts->version < 1 || opts->version > ND_WRITER_OPTS_VERSION))) {
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "%s",
+                     !dir || !*dir ? "no directory" : "unknown nd_writer_opts version");
         return ND_EINVAL;
+    }
+    /* a version 1 struct ends before the analysis settings */
+    const char *stemmer = opts && opts->version >= 2 ? opts->stemmer : NULL;
+    const char *stopwords = opts && opts->version >= 2 ? opts->stopwords : NULL;
     nd_writer *w = calloc(1, sizeof *w);
     if (!w)
         return ND_ENOMEM;
     w->lock_fd = -1;
     int rc = ND_EINVAL;
-    if (strlen(dir) >= sizeof w->dir - 64)
+    if (strlen(dir) >= sizeof w->dir - 64) {
+        err_set(&w->err, rc, "directory name too long");
+        goto fail;
+    }
+    analysis_settings want;
+    if ((rc = requested_settings(w, stemmer, stopwords, &want)))
         goto fail;
     strcpy(w->dir, dir);
     w->ram_budget = opts && opts->ram_budget ? opts->ram_budget : DEFAULT_RAM_BUDGET;
@@ -93,14 +165,17 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
     snprintf(path, sizeof path, "%s/%s", dir, LOCK_NAME);
     w->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (w->lock_fd < 0) {
-        rc = ND_EIO;
+        rc = err_set(&w->err, ND_EIO, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if (flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         rc = errno == EWOULDBLOCK ? ND_EBUSY : ND_EIO;
+        err_set(&w->err, rc, "%s: %s", path,
+                rc == ND_EBUSY ? "the index is locked by another writer" : strerror(errno));
         goto fail;
     }
     rc = manifest_read(&w->work, dir, &w->err);
+    int exists = rc == ND_OK;
     if (rc == ND_ENOTFOUND) {
         memset(&w->work, 0, sizeof w->work);
         w->work.next_seg = 1;
@@ -110,9 +185,14 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
     if (rc)
         goto fail;
     if (w->work.legacy) {
-        rc = ND_EVERSION; /* layout-1 indexes are read-only: ids were not indexed */
+        /* layout-1 indexes are read-only: ids were not indexed */
+        rc = err_set(&w->err, ND_EVERSION,
+                     "%s: an index of the first layout (a MANIFEST file) can only be searched",
+                     dir);
         goto fail;
     }
+    if ((rc = settle_settings(w, stemmer, stopwords, &want, exists)))
+        goto fail;
     w->generation = w->work.generation;
     w->next_seg = w->work.next_seg;
     uint32_t n = w->work.n_segs;
@@ -134,11 +214,13 @@ int nd_writer_open(nd_writer **out, const char *dir, const nd_writer_opts *opts)
         w->work.n_segs = i + 1;
     }
     remove_orphans(dir, &w->work);
-    if ((rc = analyzer_open(&w->an, &w->err)))
+    if ((rc = analyzer_open_with(&w->an, &w->work.settings, &w->err)))
         goto fail;
     *out = w;
     return ND_OK;
 fail:
+    if (errbuf && errlen)
+        snprintf(errbuf, errlen, "%s", w->err.msg[0] ? w->err.msg : nd_strerror(rc));
     nd_writer_free(w);
     return rc;
 }
@@ -429,7 +511,8 @@ void nd_writer_free(nd_writer *w)
     if (!w)
         return;
     memindex_abort(w->mi);
-    for (uint32_t i = 0; i < w->work.n_segs; i++)
+    /* open is NULL when the open failed before the segments were opened */
+    for (uint32_t i = 0; w->open && i < w->work.n_segs; i++)
         segment_close(&w->open[i]);
     if (w->dirty && w->lock_fd >= 0) {
         /* Segments flushed since the last commit are deleted. The catalog on

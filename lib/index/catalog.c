@@ -5,17 +5,28 @@
  * is one SQLite transaction, so readers see the whole of a commit or none
  * of it; segment files are made durable before the transaction that names
  * them. docs/FORMAT.md gives the schema and the protocol.
+ *
+ * The analysis settings of an index (stemmer, stop list) are fixed when it
+ * is created: the first commit writes them to the `settings` table and
+ * stamps the catalog version 2, so that a library that cannot honour them
+ * refuses the index instead of analysing its queries differently. An
+ * index without settings keeps the version 1 schema.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "index/index.h"
 
 #define CATALOG_APP_ID 0x4E444458 /* "NDDX" */
-#define CATALOG_VERSION 1         /* PRAGMA user_version of this schema */
+#define CATALOG_VERSION 2         /* PRAGMA user_version of an index with settings */
+#define CATALOG_VERSION_PLAIN 1   /* ... of one without (no stemmer, no stop list) */
+#define ANALYZER_VERSION "1"      /* settings key analyzer.version */
 #define BUSY_TIMEOUT_MS 10000
 
 static const char SCHEMA[] =
@@ -41,6 +52,10 @@ static const char SCHEMA[] =
     " docs INTEGER NOT NULL,"
     " deleted INTEGER NOT NULL);";
 
+/* Created, with its rows, only in catalogs of version 2. */
+static const char SETTINGS_SCHEMA[] =
+    "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 static int db_error(nd_err *e, sqlite3 *db, const char *what)
 {
     int code = sqlite3_errcode(db);
@@ -49,6 +64,18 @@ static int db_error(nd_err *e, sqlite3 *db, const char *what)
              : code == SQLITE_BUSY                              ? ND_EBUSY
                                                                 : ND_EIO;
     return err_set(e, rc, "%s: %s: %s", CATALOG_NAME, what, sqlite3_errmsg(db));
+}
+
+/* True when this process may not create files in dir (a read-only
+ * directory or file system) and no write-ahead log sits next to the
+ * catalog at path. */
+static int readonly_dir(const char *dir, const char *path)
+{
+    char wal[4300];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return access(dir, W_OK) != 0 && (errno == EACCES || errno == EROFS || errno == EPERM) &&
+           stat(wal, &st) != 0;
 }
 
 static int db_open(sqlite3 **db, const char *dir, int create, nd_err *e)
@@ -62,7 +89,19 @@ static int db_open(sqlite3 **db, const char *dir, int create, nd_err *e)
             return err_set(e, ND_ENOTFOUND, "%s: no index here", dir);
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+    char uri[3 * sizeof path + 32];
+    if (!create && readonly_dir(dir, path)) {
+        /* SQLite cannot create the -wal and -shm files a WAL database is
+         * read through; with no -wal file the database file alone holds the
+         * last commit, so it is read as an immutable file */
+        size_t n = (size_t)snprintf(uri, sizeof uri, "file:");
+        for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+            n += (size_t)snprintf(uri + n, sizeof uri - n,
+                                  isalnum(*c) || strchr("/._-~", *c) ? "%c" : "%%%02X", *c);
+        snprintf(uri + n, sizeof uri - n, "?immutable=1");
+        flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+    }
+    if (sqlite3_open_v2(flags & SQLITE_OPEN_URI ? uri : path, db, flags, NULL) != SQLITE_OK) {
         int rc = *db ? db_error(e, *db, "open") : err_set(e, ND_ENOMEM, "out of memory");
         sqlite3_close(*db);
         *db = NULL;
@@ -86,8 +125,8 @@ static int pragma_int(sqlite3 *db, const char *sql, int *out, nd_err *e)
     return rc == SQLITE_ROW ? ND_OK : rc;
 }
 
-/* Checks the file is our catalog, of a version we read. */
-static int db_check(sqlite3 *db, nd_err *e)
+/* Checks the file is our catalog, of a version we read (*version). */
+static int db_check(sqlite3 *db, int *version, nd_err *e)
 {
     int app, ver, rc;
     /* Any failure here is an error, never "no index": a writer that took
@@ -102,10 +141,87 @@ static int db_check(sqlite3 *db, nd_err *e)
         return err_set(e, ND_ENOTFOUND, "%s: no commit yet", CATALOG_NAME);
     if (app != CATALOG_APP_ID)
         return err_set(e, ND_ECORRUPT, "%s: not a newsdex catalog", CATALOG_NAME);
-    if (ver != CATALOG_VERSION)
-        return err_set(e, ND_EVERSION, "%s: catalog version %d, this library reads %d",
-                       CATALOG_NAME, ver, CATALOG_VERSION);
+    if (ver != CATALOG_VERSION && ver != CATALOG_VERSION_PLAIN)
+        return err_set(e, ND_EVERSION, "%s: catalog version %d, this library reads %d and %d",
+                       CATALOG_NAME, ver, CATALOG_VERSION_PLAIN, CATALOG_VERSION);
+    *version = ver;
     return ND_OK;
+}
+
+/* Copies one analyzer.* value into dst after checking this library can
+ * analyse with it: an index analysed in a way we cannot repeat is refused
+ * (ND_EVERSION), never searched with a different analysis. */
+static int setting_value(char *dst, const char *key, const char *v, nd_err *e)
+{
+    int known = 1;
+    if (strcmp(key, "analyzer.stemmer") == 0)
+        known = !*v || stemmer_known(v);
+    else
+        stoplist_find(v, &known);
+    if (!known || strlen(v) >= ND_SETTING_BYTES)
+        return err_set(e, ND_EVERSION,
+                       "%s: the index uses %s '%.64s', which this library does not have",
+                       CATALOG_NAME, key, v);
+    strcpy(dst, v);
+    return ND_OK;
+}
+
+/* Reads the settings table of a version 2 catalog into *out. */
+static int read_settings(sqlite3 *db, analysis_settings *out, nd_err *e)
+{
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(db, "SELECT key, value FROM settings", -1, &st, NULL) != SQLITE_OK)
+        return sqlite3_errcode(db) == SQLITE_ERROR
+                   ? err_set(e, ND_ECORRUPT, "%s: version 2 without a settings table", CATALOG_NAME)
+                   : db_error(e, db, "read");
+    int rc = ND_OK, step = SQLITE_DONE, has_version = 0;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        const char *v = (const char *)sqlite3_column_text(st, 1);
+        if (!k || !v) {
+            rc = err_set(e, ND_ECORRUPT, "%s: bad settings row", CATALOG_NAME);
+        } else if (strcmp(k, "analyzer.version") == 0) {
+            has_version = 1;
+            if (strcmp(v, ANALYZER_VERSION) != 0)
+                rc = err_set(e, ND_EVERSION, "%s: analyzer version '%.32s', this library has %s",
+                             CATALOG_NAME, v, ANALYZER_VERSION);
+        } else if (strcmp(k, "analyzer.stemmer") == 0) {
+            rc = setting_value(out->stemmer, k, v, e);
+        } else if (strcmp(k, "analyzer.stopwords") == 0) {
+            rc = setting_value(out->stopwords, k, v, e);
+        } else if (strncmp(k, "analyzer.", 9) == 0) {
+            /* a future analysis step: queries cannot be analysed as documents were */
+            rc = err_set(e, ND_EVERSION, "%s: unknown setting '%.64s'", CATALOG_NAME, k);
+        } /* other keys are reserved for settings that do not change reading */
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = db_error(e, db, "read");
+    if (!rc && !has_version)
+        rc = err_set(e, ND_ECORRUPT, "%s: settings without analyzer.version", CATALOG_NAME);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Writes the settings rows of a new version 2 catalog. */
+static int write_settings(sqlite3 *db, const analysis_settings *s, nd_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO settings VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+        return db_error(e, db, "write");
+    const char *rows[3][2] = {{"analyzer.version", ANALYZER_VERSION},
+                              {"analyzer.stemmer", s->stemmer},
+                              {"analyzer.stopwords", s->stopwords}};
+    int rc = ND_OK;
+    for (int i = 0; i < 3 && !rc; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, rows[i][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, rows[i][1], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(e, db, "write");
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int read_segments(sqlite3 *db, manifest *m, nd_err *e)
@@ -203,7 +319,8 @@ int manifest_read(manifest *m, const char *dir, nd_err *e)
     }
     if (rc)
         return rc;
-    if ((rc = db_check(db, e)))
+    int ver = 0;
+    if ((rc = db_check(db, &ver, e)))
         goto out;
     /* one read transaction: the state and the segments of the same commit */
     if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
@@ -227,6 +344,8 @@ int manifest_read(manifest *m, const char *dir, nd_err *e)
         rc = err_set(e, ND_ECORRUPT, "%s: catalog without a state row", CATALOG_NAME);
     }
     sqlite3_finalize(st);
+    if (!rc && ver == CATALOG_VERSION)
+        rc = read_settings(db, &m->settings, e);
     if (!rc)
         rc = read_segments(db, m, e);
 end:
@@ -292,15 +411,25 @@ int manifest_write(const manifest *m, const char *dir, nd_err *e)
             ver = sqlite3_column_int(v, 0);
         sqlite3_finalize(v);
     }
+    int plain = analysis_settings_none(&m->settings);
     if (ver == 0) {
-        /* a new catalog: schema, identity and version in the first commit */
+        /* a new catalog: schema, identity, version and settings in the
+         * first commit */
         char sql[128];
         snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d",
-                 CATALOG_APP_ID, CATALOG_VERSION);
-        if ((rc = exec(db, SCHEMA, e)) || (rc = exec(db, sql, e)))
+                 CATALOG_APP_ID, plain ? CATALOG_VERSION_PLAIN : CATALOG_VERSION);
+        if ((rc = exec(db, SCHEMA, e)) ||
+            (!plain && ((rc = exec(db, SETTINGS_SCHEMA, e)) ||
+                        (rc = write_settings(db, &m->settings, e)))) ||
+            (rc = exec(db, sql, e)))
             goto rollback;
-    } else if (ver != CATALOG_VERSION) {
+    } else if (ver != CATALOG_VERSION && ver != CATALOG_VERSION_PLAIN) {
         rc = err_set(e, ND_EVERSION, "%s: catalog version %d", CATALOG_NAME, ver);
+        goto rollback;
+    } else if (ver == CATALOG_VERSION_PLAIN && !plain) {
+        /* the writer checks this when it opens; settings never change */
+        rc = err_set(e, ND_EINVAL, "%s: the index was created without analysis settings",
+                     CATALOG_NAME);
         goto rollback;
     }
     int64_t now = (int64_t)time(NULL);

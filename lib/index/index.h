@@ -96,6 +96,9 @@ typedef struct manifest {
     uint32_t n_segs;
     seg_meta *segs;       /* malloc'd */
     int legacy;           /* read from a layout-1 MANIFEST file (read-only) */
+    analysis_settings settings; /* the index's analysis, fixed at creation: written
+                                   by the commit that creates the catalog, then
+                                   only read (all empty for catalog version 1) */
 } manifest;
 
 #define MANIFEST_NAME "MANIFEST"   /* layout 1 commit record, read-only support */

@@ -328,7 +328,10 @@ static int finish_dates(facets *f, nd_err *e)
         size_t prev_len = 0;
         for (size_t i = 0; i < n && !rc; i++) {
             char key[48];
-            size_t len = nd_date_format(key, sizeof key, d[i].day * SECS_PER_DAY);
+            /* the first, partial day of the int64 range has no whole first
+             * second: its dates count in the day after */
+            int64_t day = d[i].day < INT64_MIN / SECS_PER_DAY ? INT64_MIN / SECS_PER_DAY : d[i].day;
+            size_t len = nd_date_format(key, sizeof key, day * SECS_PER_DAY);
             len = len > LEVELS[l].cut ? len - LEVELS[l].cut : len;
             bucket *b = f->nb[LEVELS[l].kind] ? &f->b[LEVELS[l].kind][f->nb[LEVELS[l].kind] - 1]
                                                : NULL;

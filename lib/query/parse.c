@@ -48,6 +48,8 @@ typedef struct parser {
     nd_buf kw;    /* keyword normalisation scratch */
     size_t word_off; /* offset of the word being analysed (for limit errors) */
     int fail;     /* set by the analyzer callback */
+    int folded;   /* analyse without stop list and stemmer (prefix text) */
+    uint64_t stopped; /* stop words the analyzer dropped from the query */
 } parser;
 
 static int is_ws(char c)
@@ -177,7 +179,11 @@ static int analyse(parser *p, const char *text, size_t len, size_t off, uint32_t
     p->word_off = off;
     p->fail = 0;
     *first = p->q->n_terms;
-    int rc = analyzer_run(p->an, text, len, on_token, p);
+    /* words are stemmed and stopped as the index's articles were; a
+     * prefix is only case-folded and matches the indexed (stemmed) terms */
+    int rc = p->folded ? analyzer_run_folded(p->an, text, len, on_token, p)
+                       : analyzer_run(p->an, text, len, on_token, p);
+    p->stopped += analyzer_stopped(p->an);
     if (p->fail)
         return p->fail;
     if (rc < 0)
@@ -531,7 +537,9 @@ static int parse_word(parser *p, int32_t *out)
         return keyword_node(p, w, n, off, 1, out);
     int prefix = n > 1 && w[n - 1] == '*';
     uint32_t first = 0, cnt = 0;
+    p->folded = prefix;
     int rc = analyse(p, w, prefix ? n - 1 : n, off, &first, &cnt);
+    p->folded = 0;
     if (rc)
         return rc;
     if (!prefix)
@@ -810,6 +818,10 @@ int query_parse(query *q, nd_analyzer *an, const char *s, size_t len, int defaul
     if (rc) {
         query_free(q);
         return rc;
+    }
+    if (x.node < 0 && p.stopped > 0) {
+        q->root = -1; /* only stop words: valid, and matches nothing */
+        return ND_OK;
     }
     if (x.node < 0) {
         query_free(q);

@@ -94,8 +94,10 @@ typedef struct query {
  * body), joined by default_op; no operators, fields, phrases or prefixes.
  * On failure: ND_ESYNTAX (message "column N:
  * ...") or ND_ELIMIT with *err_off the byte offset of the culprit (or
- * QUERY_NO_OFFSET), ND_ENOMEM. A query whose clauses are all exclusions
- * parses with root = -1. */
+ * QUERY_NO_OFFSET), ND_ENOMEM. A query whose clauses are all exclusions,
+ * or whose words are all stop words of the analyzer's stop list, parses
+ * with root = -1 (no hits). Prefix text is only case-folded (not stopped
+ * or stemmed). */
 int query_parse(query *q, nd_analyzer *an, const char *s, size_t len, int default_op,
                 int plain, nd_err *e, size_t *err_off);
 void query_free(query *q);

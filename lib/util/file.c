@@ -32,7 +32,8 @@ int map_open(nd_map *m, const char *path, nd_err *e)
     m->len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        int code = errno == ENOENT ? ND_ENOTFOUND : ND_EIO;
+        /* a path through a regular file ("DIR" is a file) holds no index either */
+        int code = errno == ENOENT || errno == ENOTDIR ? ND_ENOTFOUND : ND_EIO;
         return err_set(e, code, "%s: %s", path, strerror(errno));
     }
     struct stat st;
