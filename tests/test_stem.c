@@ -270,6 +270,12 @@ static void test_stop_words_keep_positions(void **state)
     /* without the gap the words are not adjacent in d2 */
     assert_int_equal(hits(&o, "\"bank england\""), 1);
     assert_true(first_is(&o, "\"bank england\"", "d5"));
+    /* a proximity window spans the query's positions, stop-word gap
+     * included, plus N: "england . rates" is 3 positions, ~1 allows 4, and
+     * d2 has "England raised its rates" */
+    assert_int_equal(hits(&o, "\"england of rates\""), 0);
+    assert_int_equal(hits(&o, "\"england of rates\"~1"), 1);
+    assert_int_equal(hits(&o, "\"england rates\"~1"), 0);
     /* a query of stop words only: no hits, no error; the unstopped index
      * finds them */
     assert_int_equal(hits(&o, "the"), 0);

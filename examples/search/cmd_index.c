@@ -219,7 +219,10 @@ int cmd_index(int argc, char **argv)
         if (rc == ND_EINVAL) /* settings: unknown, or not the index's */
             return fail(EX_USAGE, "%s", errbuf);
         if (rc == ND_EVERSION)
-            return fail(EX_FAIL, "cannot open %s for writing: %s; re-index it", dir, errbuf);
+            return fail(EX_FAIL,
+                        "cannot open %s for writing: %s (open it with the newsdex version "
+                        "that wrote it, or index the articles again into a new directory)",
+                        dir, errbuf);
         return fail(exit_for(rc), "cannot open %s for writing: %s", dir,
                     rc == ND_EBUSY ? "index is locked by another writer" : errbuf);
     }

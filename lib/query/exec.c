@@ -795,7 +795,7 @@ static int phrase_next(ectx *c, qit *it, uint32_t target)
         int m = it->slop == 0
                     ? phrase_exact(c->lists, c->lens, it->pmap, it->qpos, it->n_pterms)
                     : phrase_window(&c->ps, c->lists, c->lens, it->need, it->n_req,
-                                    (uint64_t)it->n_pterms - 1 + it->slop);
+                                    (uint64_t)it->qpos[it->n_pterms - 1] + it->slop);
         if (m < 0)
             return nomem(c);
         if (m) {
