@@ -200,7 +200,6 @@ static void fmt_key(char *out, size_t cap, const uint8_t *key, size_t klen)
             out[o++] = (char)b;
         } else if (l == 0 || b < 0x20 || b == 0x7f) {
             o += (size_t)snprintf(out + o, cap - o, "\\x%02x", b);
-            l = 1;
         } else {
             memcpy(out + o, key + i, l);
             o += l;
@@ -427,7 +426,7 @@ static int read_segment_rows(checker *c, sqlite3 *db, manifest *m, int state_ok)
         seg_meta s;
         memset(&s, 0, sizeof s);
         for (int k = 0; k < FILE_KINDS; k++) {
-            int64_t size, crc;
+            int64_t size = 0, crc = 0; /* int_col leaves them unset on a problem */
             snprintf(what, sizeof what, "segment %lld: %s_size", (long long)num, seg_exts[k]);
             ok &= int_col(c, st, 4 + 2 * k, what, FRAME_HEADER + FRAME_FOOTER, INT64_MAX, &size);
             snprintf(what, sizeof what, "segment %lld: %s_crc", (long long)num, seg_exts[k]);
@@ -621,7 +620,7 @@ static int check_legacy(checker *c, manifest *m, nd_err *e)
     c->n_named = m->n_segs;
     c->listed = 1;
     for (uint32_t i = 1; i < m->n_segs; i++)
-        if (nums[i] == nums[i - 1] && (i < 2 || nums[i - 2] != nums[i]))
+        if ((i < 2 || nums[i - 2] != nums[i]) && nums[i] == nums[i - 1])
             problem(c, ND_CHECK_ERROR, MANIFEST_NAME, nums[i], ND_CHECK_NONE,
                     "segment %llu is listed more than once", (unsigned long long)nums[i]);
     return ND_OK;
@@ -1318,7 +1317,8 @@ static void check_strays(checker *c)
 {
     if (!c->listed)
         return; /* the catalog's list could not be read: no file can be told a stray */
-    qsort(c->named, c->n_named, sizeof *c->named, cmp_u64);
+    if (c->n_named) /* named may be NULL when the commit lists no segment */
+        qsort(c->named, c->n_named, sizeof *c->named, cmp_u64);
     DIR *d = opendir(c->dir);
     if (!d) {
         problem(c, ND_CHECK_WARNING, "", ND_CHECK_NONE, ND_CHECK_NONE,
