@@ -1,10 +1,15 @@
 /*
- * bench_search.c - speed of newsdex against SQLite FTS5 on the same articles
- * and the same queries, in one run.
+ * bench_search.c - speed of newsdex against SQLite FTS5 and (when built with
+ * libxapian-dev) Xapian on the same articles and the same queries, in one
+ * run; and a scale mode that does the same on generated corpora of growing
+ * size.
  *
  *   bench_search --corpus A.jsonl.gz [B.jsonl.gz ...] --queries Q.tsv [R.tsv ...]
  *                [--reps R] [--workdir DIR] [--keep] [--no-contentless]
+ *                [--no-xapian] [--xapian-max-docs N] [--max-queries N]
  *                [--write-readme [bench/README.md]]
+ *   bench_search --scale N1,N2,... --learn REAL.jsonl.gz --queries Q.tsv ...
+ *                [--gen-corpus PATH] [--max-ingest-s S] [--svg FILE] [same options]
  *
  * Every engine's ingest and every engine's query phase runs in its own forked
  * child, so that the peak RSS of each (ru_maxrss from wait4) is its own.
@@ -15,21 +20,32 @@
  * the library's line reader and JSON parser and INSERTs title and body into
  * fts5(title, body, tokenize='unicode61') with one prepared statement in one
  * transaction (journal_mode=OFF, synchronous=OFF), plus the article id and
- * date into a side table. Both are then optimised to one segment (timed apart).
+ * date into a side table; Xapian gets the same parsed articles through
+ * xapian_driver (TermGenerator without stemming, title wdf 2, date in a value
+ * slot) and commits. All are then optimised to one segment (timed apart).
  *
  * Queries: each line "qid<TAB>text" is reduced to lowercase words of [a-z0-9]
- * (any other byte separates words); both engines get exactly those words.
+ * (any other byte separates words); every engine gets exactly those words.
  * Classes: OR top-10, AND top-10, phrase (the first two words, quoted; queries
  * with fewer than two words are left out), date-filtered OR top-10 (the middle
  * half of the dated articles, whole days) and count-only (the OR query). Each
  * class runs once untimed over all queries, then each query R times; the
  * median per query is kept and p50/p95/p99 (nearest rank) are taken over the
  * queries; queries/s = 1e6 / mean of the per-query medians (one thread).
+ *
+ * Scale mode runs gen_corpus (next to this program unless --gen-corpus) for
+ * each size into the work directory, runs the whole comparison on it, deletes
+ * it, and prints a growth table (written between the scale-table markers with
+ * --write-readme) and optionally an SVG plot of p50 latency against size. An
+ * engine whose ingest, extrapolated linearly from the previous size, would
+ * take longer than --max-ingest-s is skipped at that size, with the reason in
+ * the table.
  */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* nftw */
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
@@ -51,6 +67,9 @@
 #include "ingest/ingest.h"
 #include "newsdex.h"
 #include "util/util.h"
+#ifdef ND_HAVE_XAPIAN
+#include "xapian_driver.h"
+#endif
 
 #ifndef ND_SOURCE_DIR
 #define ND_SOURCE_DIR "."
@@ -58,12 +77,16 @@
 
 #define MAX_FILES 64
 #define MAX_WORDS 32
+#define MAX_SIZES 16
 #define TOPK 10
+#define PROGRESS_EVERY_S 15.0
 
-enum { E_ND, E_FTS, E_COUNT };
+enum { E_ND, E_FTS, E_XAP, E_COUNT };
+static const char *const engine_name[E_COUNT] = {"newsdex", "FTS5", "Xapian"};
 enum { C_OR, C_AND, C_PHRASE, C_DATE, C_COUNTONLY, C_NCLASS };
 static const char *const class_name[C_NCLASS] = {"OR top-10", "AND top-10", "phrase top-10",
                                                   "date-filtered OR top-10", "count-only (OR)"};
+static const char *const class_short[C_NCLASS] = {"OR", "AND", "phrase", "date OR", "count"};
 
 /* ---- small helpers ----------------------------------------------------- */
 
@@ -174,6 +197,50 @@ static long run_child(void (*fn)(void *), void *arg, const char *what)
     return ru.ru_maxrss;
 }
 
+#ifdef ND_HAVE_XAPIAN
+/* Total size of the regular files under path (a file or a directory). */
+static uint64_t du_total;
+static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F)
+        du_total += (uint64_t)st->st_size;
+    return 0;
+}
+
+static uint64_t dir_bytes(const char *path)
+{
+    du_total = 0;
+    nftw(path, du_cb, 16, FTW_PHYS);
+    return du_total;
+}
+#endif
+
+/* Prints "  ENGINE: N articles, T s" to stderr at most every
+ * PROGRESS_EVERY_S seconds (and when final is set). */
+typedef struct progress {
+    const char *what;
+    double start, last;
+} progress;
+
+static void progress_start(progress *p, const char *what)
+{
+    p->what = what;
+    p->start = p->last = now_s();
+}
+
+static void progress_tick(progress *p, uint64_t docs, int final)
+{
+    double t = now_s();
+    if (!final && t - p->last < PROGRESS_EVERY_S)
+        return;
+    p->last = t;
+    fprintf(stderr, "  %s: %" PRIu64 " articles, %.0f s (%.0f/s)%s\n", p->what, docs,
+            t - p->start, (double)docs / (t - p->start > 0 ? t - p->start : 1),
+            final ? ", done" : "");
+}
+
 /* ---- configuration and shared results ---------------------------------- */
 
 typedef struct query {
@@ -189,11 +256,16 @@ typedef struct ingest_res {
     double secs, merge_secs;
     uint64_t docs, skipped, text_bytes;
     uint64_t bytes_total, bytes_stored, segments_before, segments;
+    uint64_t bytes_uncompacted; /* Xapian: before compaction */
 } ingest_res;
 
 typedef struct shared {
-    ingest_res parse, nd, fts, fts_cl;
+    ingest_res parse, ing[E_COUNT], fts_cl;
     long rss_ingest[E_COUNT], rss_query[E_COUNT], rss_parse;
+    int run[E_COUNT];             /* the engine takes part in this run */
+    char why_not[E_COUNT][200];   /* and if not, why */
+    uint64_t dated;               /* articles with a date (parse pass) */
+    int64_t date_since, date_until;
     /* per engine, class, query: median latency in us (-1 = not run) and
      * the match total where the engine reports one */
     double *lat;
@@ -207,12 +279,12 @@ static size_t nqfiles;
 static query *queries;
 static size_t nq;
 static int reps = 5;
+static size_t max_queries; /* 0 = all */
 static char workdir[4096];
-static char nd_dir[4200], fts_db[4200], fts_cl_db[4200];
+static char nd_dir[4200], fts_db[4200], fts_cl_db[4200], xap_dir[4200], xap_raw[4200];
 static int do_contentless = 1;
 static int verbose;
 static int keep_short = 0; /* keep one-character words in queries */
-static int64_t date_since = ND_NO_DATE, date_until = ND_NO_DATE;
 static shared *sh;
 
 #define LAT(e, c, q) sh->lat[((size_t)(e) * C_NCLASS + (size_t)(c)) * nq + (size_t)(q)]
@@ -316,15 +388,24 @@ static void on_bad_line(void *ctx, const char *file, uint64_t line, const char *
     fprintf(stderr, "newsdex ingest: %s:%" PRIu64 ": %s\n", file, line, reason);
 }
 
+static void on_nd_progress(void *ctx, const nd_ingest_stats *st)
+{
+    progress_tick(ctx, st->added, 0);
+}
+
 static void ingest_newsdex(void *arg)
 {
     (void)arg;
-    ingest_res *r = &sh->nd;
+    ingest_res *r = &sh->ing[E_ND];
     rm_rf(nd_dir);
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.threads = 1;
+    progress pr;
+    progress_start(&pr, "newsdex");
     nd_ingest_opts io = ND_INGEST_OPTS_INIT;
     io.on_error = on_bad_line;
+    io.on_progress = on_nd_progress;
+    io.ctx = &pr;
     nd_ingest_stats st;
     memset(&st, 0, sizeof st);
     double t0 = now_s();
@@ -338,6 +419,7 @@ static void ingest_newsdex(void *arg)
     if ((rc = nd_writer_commit(w)))
         die("nd_writer_commit: %s", nd_writer_errmsg(w));
     r->secs = now_s() - t0;
+    progress_tick(&pr, st.added, 1);
     nd_index *ix;
     char eb[512];
     nd_index_stats is;
@@ -364,48 +446,14 @@ static void ingest_newsdex(void *arg)
     r->ok = 1;
 }
 
-static void sql_exec(sqlite3 *db, const char *sql)
+/* Reads every article of the corpus with the library's line reader and JSON
+ * parser and hands it to fn; counts articles, bad lines and text bytes in r. */
+static void each_article(ingest_res *r, const char *what, void (*fn)(void *, const nd_doc *),
+                         void *ctx)
 {
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        die("sqlite: %s: %s", sql, err ? err : "?");
-}
-
-typedef struct fts_job {
-    int mode; /* 0 = parse only, 1 = FTS5 with content + side table, 2 = contentless */
-} fts_job;
-
-static void ingest_fts(void *arg)
-{
-    const fts_job *job = arg;
-    ingest_res *r = job->mode == 0 ? &sh->parse : job->mode == 1 ? &sh->fts : &sh->fts_cl;
-    const char *path = job->mode == 2 ? fts_cl_db : fts_db;
-    sqlite3 *db = NULL;
-    sqlite3_stmt *ins = NULL, *meta = NULL;
-    double t0 = now_s();
-    if (job->mode) {
-        unlink(path);
-        if (sqlite3_open(path, &db) != SQLITE_OK)
-            die("sqlite3_open %s", path);
-        sql_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
-                     "PRAGMA cache_size=-262144;");
-        if (job->mode == 1) {
-            sql_exec(db, "CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='unicode61');"
-                         "CREATE TABLE meta(rowid INTEGER PRIMARY KEY, docid TEXT, date INTEGER);");
-            if (sqlite3_prepare_v2(db, "INSERT INTO meta(rowid, docid, date) VALUES(?1, ?2, ?3)",
-                                   -1, &meta, NULL) != SQLITE_OK)
-                die("prepare: %s", sqlite3_errmsg(db));
-        } else {
-            sql_exec(db, "CREATE VIRTUAL TABLE t USING fts5(title, body, content='', "
-                         "tokenize='unicode61');");
-        }
-        if (sqlite3_prepare_v2(db, "INSERT INTO t(rowid, title, body) VALUES(?1, ?2, ?3)", -1,
-                               &ins, NULL) != SQLITE_OK)
-            die("prepare: %s", sqlite3_errmsg(db));
-        sql_exec(db, "BEGIN");
-    }
     nd_buf scratch = {0};
-    int64_t rowid = 0;
+    progress pr;
+    progress_start(&pr, what);
     for (size_t i = 0; i < ncorpus; i++) {
         nd_err e;
         memset(&e, 0, sizeof e);
@@ -431,51 +479,189 @@ static void ingest_fts(void *arg)
                 r->skipped++;
                 continue;
             }
-            rowid++;
             r->docs++;
             r->text_bytes += d.title_len + d.body_len;
-            if (!db)
-                continue;
-            sqlite3_bind_int64(ins, 1, rowid);
-            sqlite3_bind_text(ins, 2, d.title ? d.title : "", (int)d.title_len, SQLITE_STATIC);
-            sqlite3_bind_text(ins, 3, d.body ? d.body : "", (int)d.body_len, SQLITE_STATIC);
-            if (sqlite3_step(ins) != SQLITE_DONE)
-                die("insert: %s", sqlite3_errmsg(db));
-            sqlite3_reset(ins);
-            if (meta) {
-                sqlite3_bind_int64(meta, 1, rowid);
-                sqlite3_bind_text(meta, 2, d.id, (int)d.id_len, SQLITE_STATIC);
-                if (d.date == ND_NO_DATE)
-                    sqlite3_bind_null(meta, 3);
-                else
-                    sqlite3_bind_int64(meta, 3, d.date);
-                if (sqlite3_step(meta) != SQLITE_DONE)
-                    die("insert meta: %s", sqlite3_errmsg(db));
-                sqlite3_reset(meta);
-            }
+            if (fn)
+                fn(ctx, &d);
+            if ((r->docs & 1023) == 0)
+                progress_tick(&pr, r->docs, 0);
         }
         if (rc != ND_DONE)
             die("%s: %s", corpus[i], e.msg);
         line_reader_close(lr);
     }
     buf_free(&scratch);
-    if (db) {
-        sqlite3_finalize(ins);
-        sqlite3_finalize(meta);
-        sql_exec(db, "COMMIT");
+    if (fn)
+        progress_tick(&pr, r->docs, 1);
+}
+
+/* The parse-only pass: the cost of reading alone, the text size, and the
+ * date range of the date-filtered class (the middle half of the dated
+ * articles: 25th to 75th percentile, widened to whole UTC days). */
+typedef struct dates {
+    int64_t *v;
+    size_t n, cap;
+} dates;
+
+static void collect_date(void *ctx, const nd_doc *d)
+{
+    dates *ds = ctx;
+    if (d->date == ND_NO_DATE)
+        return;
+    if (ds->n == ds->cap) {
+        ds->cap = ds->cap ? ds->cap * 2 : 65536;
+        ds->v = realloc(ds->v, ds->cap * sizeof *ds->v);
+        if (!ds->v)
+            die("out of memory");
     }
+    ds->v[ds->n++] = d->date;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t floor_day(int64_t t)
+{
+    const int64_t day = 86400;
+    return (t >= 0 ? t / day : -((-t + day - 1) / day)) * day;
+}
+
+static void parse_only(void *arg)
+{
+    (void)arg;
+    dates ds = {0};
+    double t0 = now_s();
+    each_article(&sh->parse, "parse", collect_date, &ds);
+    sh->parse.secs = now_s() - t0;
+    sh->dated = ds.n;
+    if (ds.n) {
+        qsort(ds.v, ds.n, sizeof *ds.v, cmp_i64);
+        sh->date_since = floor_day(ds.v[ds.n / 4]);
+        sh->date_until = floor_day(ds.v[(3 * ds.n) / 4]) + 86399;
+    }
+    free(ds.v);
+    sh->parse.ok = 1;
+}
+
+static void sql_exec(sqlite3 *db, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        die("sqlite: %s: %s", sql, err ? err : "?");
+}
+
+typedef struct fts_job {
+    int contentless; /* 0 = FTS5 with content + side table, 1 = contentless (size only) */
+    sqlite3 *db;
+    sqlite3_stmt *ins, *meta;
+    int64_t rowid;
+} fts_job;
+
+static void fts_add(void *ctx, const nd_doc *d)
+{
+    fts_job *j = ctx;
+    j->rowid++;
+    sqlite3_bind_int64(j->ins, 1, j->rowid);
+    sqlite3_bind_text(j->ins, 2, d->title ? d->title : "", (int)d->title_len, SQLITE_STATIC);
+    sqlite3_bind_text(j->ins, 3, d->body ? d->body : "", (int)d->body_len, SQLITE_STATIC);
+    if (sqlite3_step(j->ins) != SQLITE_DONE)
+        die("insert: %s", sqlite3_errmsg(j->db));
+    sqlite3_reset(j->ins);
+    if (j->meta) {
+        sqlite3_bind_int64(j->meta, 1, j->rowid);
+        sqlite3_bind_text(j->meta, 2, d->id, (int)d->id_len, SQLITE_STATIC);
+        if (d->date == ND_NO_DATE)
+            sqlite3_bind_null(j->meta, 3);
+        else
+            sqlite3_bind_int64(j->meta, 3, d->date);
+        if (sqlite3_step(j->meta) != SQLITE_DONE)
+            die("insert meta: %s", sqlite3_errmsg(j->db));
+        sqlite3_reset(j->meta);
+    }
+}
+
+static void ingest_fts(void *arg)
+{
+    fts_job *job = arg;
+    ingest_res *r = job->contentless ? &sh->fts_cl : &sh->ing[E_FTS];
+    const char *path = job->contentless ? fts_cl_db : fts_db;
+    double t0 = now_s();
+    unlink(path);
+    if (sqlite3_open(path, &job->db) != SQLITE_OK)
+        die("sqlite3_open %s", path);
+    sqlite3 *db = job->db;
+    sql_exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+                 "PRAGMA cache_size=-262144;");
+    if (!job->contentless) {
+        sql_exec(db, "CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize='unicode61');"
+                     "CREATE TABLE meta(rowid INTEGER PRIMARY KEY, docid TEXT, date INTEGER);");
+        if (sqlite3_prepare_v2(db, "INSERT INTO meta(rowid, docid, date) VALUES(?1, ?2, ?3)", -1,
+                               &job->meta, NULL) != SQLITE_OK)
+            die("prepare: %s", sqlite3_errmsg(db));
+    } else {
+        sql_exec(db, "CREATE VIRTUAL TABLE t USING fts5(title, body, content='', "
+                     "tokenize='unicode61');");
+    }
+    if (sqlite3_prepare_v2(db, "INSERT INTO t(rowid, title, body) VALUES(?1, ?2, ?3)", -1,
+                           &job->ins, NULL) != SQLITE_OK)
+        die("prepare: %s", sqlite3_errmsg(db));
+    sql_exec(db, "BEGIN");
+    each_article(r, job->contentless ? "FTS5 contentless" : "FTS5", fts_add, job);
+    sqlite3_finalize(job->ins);
+    sqlite3_finalize(job->meta);
+    sql_exec(db, "COMMIT");
     r->secs = now_s() - t0;
-    if (db) {
-        t0 = now_s();
-        sql_exec(db, "INSERT INTO t(t) VALUES('optimize')");
-        r->merge_secs = now_s() - t0;
-        if (sqlite3_close(db) != SQLITE_OK)
-            die("sqlite3_close");
-        r->bytes_total = path_bytes(path);
-        r->segments = 1;
-    }
+    t0 = now_s();
+    sql_exec(db, "INSERT INTO t(t) VALUES('optimize')");
+    r->merge_secs = now_s() - t0;
+    if (sqlite3_close(db) != SQLITE_OK)
+        die("sqlite3_close");
+    r->bytes_total = path_bytes(path);
+    r->segments = 1;
     r->ok = 1;
 }
+
+#ifdef ND_HAVE_XAPIAN
+static void xap_add(void *ctx, const nd_doc *d)
+{
+    char err[512];
+    if (xd_add(ctx, d->id, d->id_len, d->title, d->title_len, d->body, d->body_len,
+               d->date != ND_NO_DATE, d->date, err, sizeof err))
+        die("%s", err);
+}
+
+/* Xapian: index into xap_raw and commit (the ingest time), then compact into
+ * xap_dir (the "optimise" step) and drop the uncompacted copy. */
+static void ingest_xapian(void *arg)
+{
+    (void)arg;
+    ingest_res *r = &sh->ing[E_XAP];
+    char err[512];
+    rm_rf(xap_raw);
+    rm_rf(xap_dir);
+    double t0 = now_s();
+    xd_db *db;
+    if (xd_open_writer(&db, xap_raw, 2, err, sizeof err))
+        die("%s", err);
+    each_article(r, "Xapian", xap_add, db);
+    if (xd_commit(db, err, sizeof err))
+        die("%s", err);
+    xd_close(db);
+    r->secs = now_s() - t0;
+    r->bytes_uncompacted = dir_bytes(xap_raw);
+    t0 = now_s();
+    if (xd_compact(xap_raw, xap_dir, err, sizeof err))
+        die("%s", err);
+    r->merge_secs = now_s() - t0;
+    rm_rf(xap_raw);
+    r->bytes_total = dir_bytes(xap_dir);
+    r->segments = 1;
+    r->ok = 1;
+}
+#endif
 
 /* ---- query children ---------------------------------------------------- */
 
@@ -491,12 +677,13 @@ static void query_newsdex(void *arg)
         die("nd_search_open");
     double *t = xcalloc((size_t)reps, sizeof *t);
     for (int c = 0; c < C_NCLASS; c++) {
+        fprintf(stderr, "  newsdex: %s\n", class_name[c]);
         nd_search_opts o = ND_SEARCH_OPTS_INIT;
         o.snippets = 0;
         o.default_op = c == C_AND ? ND_OP_AND : ND_OP_OR;
         if (c == C_DATE) {
-            o.since = date_since;
-            o.until = date_until;
+            o.since = sh->date_since;
+            o.until = sh->date_until;
         }
         o.count_only = c == C_COUNTONLY;
         for (size_t q = 0; q < nq; q++) { /* warm-up pass, untimed */
@@ -557,16 +744,14 @@ static uint64_t fts_run(sqlite3 *db, sqlite3_stmt *st, const char *text, int c)
     uint64_t total = 0;
     sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
     if (c == C_DATE) {
-        sqlite3_bind_int64(st, 2, date_since);
-        sqlite3_bind_int64(st, 3, date_until);
+        sqlite3_bind_int64(st, 2, sh->date_since);
+        sqlite3_bind_int64(st, 3, sh->date_until);
     }
     int rc;
-    size_t idbytes = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (c == C_COUNTONLY)
             total = (uint64_t)sqlite3_column_int64(st, 0);
         else {
-            idbytes += (size_t)sqlite3_column_bytes(st, 0);
             (void)sqlite3_column_text(st, 0);
             total++;
         }
@@ -574,7 +759,6 @@ static uint64_t fts_run(sqlite3 *db, sqlite3_stmt *st, const char *text, int c)
     if (rc != SQLITE_DONE)
         die("fts5 query [%s]: %s", text, sqlite3_errmsg(db));
     sqlite3_reset(st);
-    (void)idbytes;
     return total;
 }
 
@@ -587,6 +771,7 @@ static void query_fts(void *arg)
     sql_exec(db, "PRAGMA cache_size=-262144; PRAGMA mmap_size=4294967296;");
     double *t = xcalloc((size_t)reps, sizeof *t);
     for (int c = 0; c < C_NCLASS; c++) {
+        fprintf(stderr, "  FTS5: %s\n", class_name[c]);
         sqlite3_stmt *st;
         if (sqlite3_prepare_v2(db, fts_sql(c), -1, &st, NULL) != SQLITE_OK)
             die("prepare: %s", sqlite3_errmsg(db));
@@ -612,41 +797,71 @@ static void query_fts(void *arg)
     sqlite3_close(db);
 }
 
-/* The middle half of the dated articles (25th to 75th percentile of their
- * dates), widened to whole UTC days. */
-static void pick_date_range(void)
+#ifdef ND_HAVE_XAPIAN
+static void xap_hit(void *ctx, const char *id, size_t id_len, double score)
 {
-    sqlite3 *db;
-    if (sqlite3_open_v2(fts_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        die("sqlite3_open %s", fts_db);
-    sqlite3_stmt *st;
-    int64_t n = 0, v[2] = {0, 0};
-    if (sqlite3_prepare_v2(db, "SELECT count(date) FROM meta", -1, &st, NULL) != SQLITE_OK)
-        die("prepare: %s", sqlite3_errmsg(db));
-    if (sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    if (n == 0)
-        die("no dated articles: the date-filtered class needs dates");
-    if (sqlite3_prepare_v2(db, "SELECT date FROM meta WHERE date IS NOT NULL ORDER BY date "
-                               "LIMIT 1 OFFSET ?1",
-                           -1, &st, NULL) != SQLITE_OK)
-        die("prepare: %s", sqlite3_errmsg(db));
-    int64_t off[2] = {n / 4, (3 * n) / 4};
-    for (int i = 0; i < 2; i++) {
-        sqlite3_bind_int64(st, 1, off[i]);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            v[i] = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    int64_t day = 86400;
-    int64_t lo = v[0] >= 0 ? v[0] / day : -((-v[0] + day - 1) / day);
-    int64_t hi = v[1] >= 0 ? v[1] / day : -((-v[1] + day - 1) / day);
-    date_since = lo * day;
-    date_until = hi * day + day - 1;
+    (void)id;
+    (void)score;
+    *(size_t *)ctx += id_len; /* the ids are read (copied out of Xapian) by the driver */
 }
+
+/* The same classes as the others: the words as terms (OP_OR / OP_AND), the
+ * first two as OP_PHRASE, the OR query under OP_FILTER with OP_VALUE_RANGE on
+ * the date slot, and count-only as an exact count (check_at_least = all). */
+static xd_query xap_query(const query *qu, int c)
+{
+    xd_query x;
+    memset(&x, 0, sizeof x);
+    x.op = c == C_AND ? XD_AND : c == C_PHRASE ? XD_PHRASE : XD_OR;
+    x.words = (const char *const *)qu->words;
+    x.nwords = c == C_PHRASE ? 2 : qu->nwords;
+    x.filter_dates = c == C_DATE;
+    x.since = sh->date_since;
+    x.until = sh->date_until;
+    x.k = c == C_COUNTONLY ? 0 : TOPK;
+    return x;
+}
+
+static void query_xapian(void *arg)
+{
+    (void)arg;
+    char err[512];
+    xd_db *db;
+    nd_bm25 defaults = ND_BM25_DEFAULTS;
+    if (xd_open_reader(&db, xap_dir, defaults.k1, defaults.b, err, sizeof err))
+        die("%s", err);
+    double *t = xcalloc((size_t)reps, sizeof *t);
+    size_t sink = 0;
+    for (int c = 0; c < C_NCLASS; c++) {
+        fprintf(stderr, "  Xapian: %s\n", class_name[c]);
+        for (size_t q = 0; q < nq; q++) { /* warm-up pass, untimed */
+            if (!queries[q].nd[c])
+                continue;
+            xd_query x = xap_query(&queries[q], c);
+            uint64_t total = 0;
+            if (xd_search(db, &x, xap_hit, &sink, &total, err, sizeof err))
+                die("query %s: %s", queries[q].qid, err);
+            TOT(E_XAP, c, q) = total;
+        }
+        for (size_t q = 0; q < nq; q++) {
+            if (!queries[q].nd[c]) {
+                LAT(E_XAP, c, q) = -1;
+                continue;
+            }
+            xd_query x = xap_query(&queries[q], c);
+            for (int k = 0; k < reps; k++) {
+                double t0 = now_s();
+                if (xd_search(db, &x, xap_hit, &sink, NULL, err, sizeof err))
+                    die("query %s: %s", queries[q].qid, err);
+                t[k] = now_s() - t0;
+            }
+            LAT(E_XAP, c, q) = median(t, (size_t)reps) * 1e6;
+        }
+    }
+    free(t);
+    xd_close(db);
+}
+#endif
 
 /* ---- report ------------------------------------------------------------ */
 
@@ -659,6 +874,8 @@ static qstat class_stat(int e, int c)
 {
     qstat s;
     memset(&s, 0, sizeof s);
+    if (!sh->run[e])
+        return s;
     double *v = xcalloc(nq, sizeof *v);
     double sum = 0;
     for (size_t q = 0; q < nq; q++)
@@ -720,7 +937,7 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : 0;
 }
 
-static void report(FILE *o, double total_secs)
+static void machine_line(FILE *o)
 {
     struct utsname u;
     char cpu[256], commit[64], dirty[64], mem[64] = "?";
@@ -732,13 +949,7 @@ static void report(FILE *o, double total_secs)
     long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
     if (pages > 0 && psz > 0)
         snprintf(mem, sizeof mem, "%.1f GiB", (double)pages * (double)psz / 1073741824.0);
-    const ingest_res *p = &sh->parse, *n = &sh->nd, *f = &sh->fts, *cl = &sh->fts_cl;
-    double text_mb = (double)p->text_bytes / 1e6;
-    char dsince[32], duntil[32];
-    nd_date_format(dsince, sizeof dsince, date_since);
-    nd_date_format(duntil, sizeof duntil, date_until - 86399);
-
-    fprintf(o, "Machine: %s, %s, %ld CPUs online, %s RAM; compiler: %s; SQLite %s; "
+    fprintf(o, "Machine: %s, %s, %ld CPUs online, %s RAM; compiler: %s; SQLite %s; Xapian %s; "
                "newsdex %s, commit %s%s.\n\n",
             u.machine, cpu, sysconf(_SC_NPROCESSORS_ONLN), mem,
 #if defined(__clang__)
@@ -748,8 +959,88 @@ static void report(FILE *o, double total_secs)
 #else
             "unknown",
 #endif
-            sqlite3_libversion(), nd_version(), commit[0] ? commit : "unknown",
+            sqlite3_libversion(),
+#ifdef ND_HAVE_XAPIAN
+            xd_version(),
+#else
+            "not built in",
+#endif
+            nd_version(), commit[0] ? commit : "unknown",
             dirty[0] ? " (with uncommitted changes)" : "");
+}
+
+/* One table cell: the value, or "-" when the engine did not run. */
+static const char *cell(char *buf, size_t n, int e, const char *fmt, double v)
+{
+    if (!sh->run[e])
+        return "-";
+    snprintf(buf, n, fmt, v);
+    return buf;
+}
+
+static const char *rcell(char *buf, size_t n, int e, double a, double b)
+{
+    if (!sh->run[E_ND] || !sh->run[e] || b <= 0)
+        return "-";
+    snprintf(buf, n, "%.2f", a / b);
+    return buf;
+}
+
+static void ingest_row(FILE *o, const char *label, const char *fmt, const double v[E_COUNT])
+{
+    char b[E_COUNT][64], r1[32], r2[32];
+    fprintf(o, "| %s | %s | %s | %s | %s | %s |\n", label, cell(b[0], 64, E_ND, fmt, v[E_ND]),
+            cell(b[1], 64, E_FTS, fmt, v[E_FTS]), cell(b[2], 64, E_XAP, fmt, v[E_XAP]),
+            rcell(r1, sizeof r1, E_FTS, v[E_ND], v[E_FTS]),
+            rcell(r2, sizeof r2, E_XAP, v[E_ND], v[E_XAP]));
+}
+
+static const char *lat3(char *buf, size_t n, int e, const qstat *s)
+{
+    if (!sh->run[e])
+        return "-";
+    snprintf(buf, n, "%.0f / %.0f / %.0f", s->p50, s->p95, s->p99);
+    return buf;
+}
+
+static const char *rat3(char *buf, size_t n, int e, const qstat *a, const qstat *s)
+{
+    if (!sh->run[E_ND] || !sh->run[e])
+        return "-";
+    snprintf(buf, n, "%.2f / %.2f / %.2f", ratio(a->p50, s->p50), ratio(a->p95, s->p95),
+             ratio(a->p99, s->p99));
+    return buf;
+}
+
+/* On how many queries the exact OR match counts of engine e equal newsdex's. */
+static void agreement(FILE *o, int e)
+{
+    size_t same = 0;
+    uint64_t sum_nd = 0, sum_e = 0;
+    for (size_t q = 0; q < nq; q++) {
+        uint64_t a = TOT(E_ND, C_COUNTONLY, q), b = TOT(e, C_COUNTONLY, q);
+        sum_nd += a;
+        sum_e += b;
+        same += a == b;
+        if (verbose && o == stdout && a != b)
+            fprintf(stderr, "count differs: %s [%s]: newsdex %" PRIu64 ", %s %" PRIu64 "\n",
+                    queries[q].qid, queries[q].nd[C_OR], a, engine_name[e], b);
+    }
+    fprintf(o, "the OR match counts of newsdex and %s agree on %zu of %zu queries (total "
+               "matches: newsdex %" PRIu64 ", %s %" PRIu64 ")",
+            engine_name[e], same, nq, sum_nd, engine_name[e], sum_e);
+}
+
+static void report(FILE *o, double total_secs)
+{
+    const ingest_res *p = &sh->parse, *cl = &sh->fts_cl;
+    const ingest_res *in = sh->ing;
+    double text_mb = (double)p->text_bytes / 1e6, tb = (double)p->text_bytes;
+    char dsince[32], duntil[32];
+    nd_date_format(dsince, sizeof dsince, sh->date_since);
+    nd_date_format(duntil, sizeof duntil, sh->date_until - 86399);
+
+    machine_line(o);
     fprintf(o, "Corpus:");
     for (size_t i = 0; i < ncorpus; i++)
         fprintf(o, " `%s`", base_name(corpus[i]));
@@ -758,76 +1049,98 @@ static void report(FILE *o, double total_secs)
             p->docs, text_mb);
     for (size_t i = 0; i < nqfiles; i++)
         fprintf(o, " `%s`", base_name(qfiles[i]));
-    fprintf(o, " - %zu queries (%s); each timed %d times after one untimed pass, median per query. "
-               "Date filter: %s to %s (inclusive, the middle half of the dated articles). "
+    fprintf(o, " - %zu queries (%s%s); each timed %d times after one untimed pass, median per "
+               "query. Date filter: %s to %s (inclusive, the middle half of the dated articles). "
                "Whole run: %.0f s.\n\n",
-            nq, keep_short ? "one-letter words kept" : "one-letter words dropped", reps, dsince,
-            duntil, total_secs);
+            nq, keep_short ? "one-letter words kept" : "one-letter words dropped",
+            max_queries ? ", an evenly spaced subset" : "", reps, dsince, duntil, total_secs);
 
-    fprintf(o, "| Ingest and size | newsdex | FTS5 | newsdex / FTS5 |\n");
-    fprintf(o, "|---|---:|---:|---:|\n");
-    fprintf(o, "| ingest time, s (read + gunzip + parse + index + commit) | %.1f | %.1f | %.2f |\n",
-            n->secs, f->secs, ratio(n->secs, f->secs));
-    fprintf(o, "| ingest docs/s | %.0f | %.0f | %.2f |\n", (double)n->docs / n->secs,
-            (double)f->docs / f->secs, ratio((double)n->docs / n->secs, (double)f->docs / f->secs));
-    fprintf(o, "| ingest MB/s of title+body text | %.2f | %.2f | %.2f |\n", text_mb / n->secs,
-            text_mb / f->secs, ratio(f->secs, n->secs));
-    fprintf(o, "| then optimise to one segment, s (not in the ingest time; newsdex segments before: %" PRIu64 ") | %.1f | %.1f | %.2f |\n",
-            n->segments_before, n->merge_secs, f->merge_secs, ratio(n->merge_secs, f->merge_secs));
-    double tb = (double)p->text_bytes;
-    fprintf(o, "| index bytes / text bytes, with stored text | %.3f | %.3f | %.2f |\n",
-            (double)n->bytes_total / tb, (double)f->bytes_total / tb,
-            ratio((double)n->bytes_total, (double)f->bytes_total));
-    if (cl->ok)
-        fprintf(o, "| index bytes / text bytes, without stored text (FTS5: contentless) | %.3f | %.3f | %.2f |\n",
-                (double)(n->bytes_total - n->bytes_stored) / tb, (double)cl->bytes_total / tb,
-                ratio((double)(n->bytes_total - n->bytes_stored), (double)cl->bytes_total));
-    else
-        fprintf(o, "| index bytes / text bytes, without stored text | %.3f | not run | - |\n",
-                (double)(n->bytes_total - n->bytes_stored) / tb);
-    fprintf(o, "| peak RSS during ingest, MiB | %.0f | %.0f | %.2f |\n",
-            (double)sh->rss_ingest[E_ND] / 1024.0, (double)sh->rss_ingest[E_FTS] / 1024.0,
-            ratio((double)sh->rss_ingest[E_ND], (double)sh->rss_ingest[E_FTS]));
-    fprintf(o, "| peak RSS during querying, MiB | %.0f | %.0f | %.2f |\n\n",
-            (double)sh->rss_query[E_ND] / 1024.0, (double)sh->rss_query[E_FTS] / 1024.0,
-            ratio((double)sh->rss_query[E_ND], (double)sh->rss_query[E_FTS]));
+    double v[E_COUNT];
+    fprintf(o, "| Ingest and size | newsdex | FTS5 | Xapian | newsdex / FTS5 | newsdex / Xapian |\n");
+    fprintf(o, "|---|---:|---:|---:|---:|---:|\n");
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = in[e].secs;
+    ingest_row(o, "ingest time, s (read + gunzip + parse + index + commit)", "%.1f", v);
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = in[e].secs > 0 ? (double)in[e].docs / in[e].secs : 0;
+    ingest_row(o, "ingest docs/s", "%.0f", v);
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = in[e].secs > 0 ? text_mb / in[e].secs : 0;
+    ingest_row(o, "ingest MB/s of title+body text", "%.2f", v);
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = in[e].merge_secs;
+    char label[256];
+    snprintf(label, sizeof label,
+             "then optimise to one segment, s (not in the ingest time; newsdex segments "
+             "before: %" PRIu64 "; Xapian: compact)",
+             in[E_ND].segments_before);
+    ingest_row(o, label, "%.1f", v);
+    {
+        char b0[64], b1[64], r1[32];
+        fprintf(o, "| index bytes / text bytes, with stored text | %s | %s | - | %s | - |\n",
+                cell(b0, 64, E_ND, "%.3f", (double)in[E_ND].bytes_total / tb),
+                cell(b1, 64, E_FTS, "%.3f", (double)in[E_FTS].bytes_total / tb),
+                rcell(r1, sizeof r1, E_FTS, (double)in[E_ND].bytes_total,
+                      (double)in[E_FTS].bytes_total));
+    }
+    v[E_ND] = (double)(in[E_ND].bytes_total - in[E_ND].bytes_stored) / tb;
+    v[E_FTS] = cl->ok ? (double)cl->bytes_total / tb : 0;
+    v[E_XAP] = (double)in[E_XAP].bytes_total / tb;
+    ingest_row(o, "index bytes / text bytes, without stored text (FTS5: contentless; Xapian: "
+                  "ids only, compacted)", "%.3f", v);
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = (double)sh->rss_ingest[e] / 1024.0;
+    ingest_row(o, "peak RSS during ingest, MiB", "%.0f", v);
+    for (int e = 0; e < E_COUNT; e++)
+        v[e] = (double)sh->rss_query[e] / 1024.0;
+    ingest_row(o, "peak RSS during querying, MiB", "%.0f", v);
 
-    fprintf(o, "| Query class | n | newsdex p50 / p95 / p99 us | newsdex q/s | FTS5 p50 / p95 / p99 us "
-               "| FTS5 q/s | ratio p50 / p95 / p99 | ratio q/s |\n");
-    fprintf(o, "|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(o, "\n| Query class | n | newsdex p50 / p95 / p99 us | FTS5 p50 / p95 / p99 us | "
+               "Xapian p50 / p95 / p99 us | newsdex / FTS5 | newsdex / Xapian |\n");
+    fprintf(o, "|---|---:|---:|---:|---:|---:|---:|\n");
     for (int c = 0; c < C_NCLASS; c++) {
-        qstat a = class_stat(E_ND, c), b = class_stat(E_FTS, c);
-        fprintf(o, "| %s | %zu | %.0f / %.0f / %.0f | %.0f | %.0f / %.0f / %.0f | %.0f | %.2f / %.2f / %.2f | %.2f |\n",
-                class_name[c], a.n, a.p50, a.p95, a.p99, a.qps, b.p50, b.p95, b.p99, b.qps,
-                ratio(a.p50, b.p50), ratio(a.p95, b.p95), ratio(a.p99, b.p99), ratio(a.qps, b.qps));
+        qstat s[E_COUNT];
+        char b[5][64];
+        for (int e = 0; e < E_COUNT; e++)
+            s[e] = class_stat(e, c);
+        fprintf(o, "| %s | %zu | %s | %s | %s | %s | %s |\n", class_name[c], s[E_ND].n,
+                lat3(b[0], 64, E_ND, &s[E_ND]), lat3(b[1], 64, E_FTS, &s[E_FTS]),
+                lat3(b[2], 64, E_XAP, &s[E_XAP]), rat3(b[3], 64, E_FTS, &s[E_ND], &s[E_FTS]),
+                rat3(b[4], 64, E_XAP, &s[E_ND], &s[E_XAP]));
     }
-    /* agreement of the match counts (tokenizers differ slightly) */
-    size_t same = 0, cnt = 0;
-    uint64_t sum_nd = 0, sum_fts = 0;
-    for (size_t q = 0; q < nq; q++) {
-        cnt++;
-        sum_nd += TOT(E_ND, C_COUNTONLY, q);
-        sum_fts += TOT(E_FTS, C_COUNTONLY, q);
-        same += TOT(E_ND, C_COUNTONLY, q) == TOT(E_FTS, C_COUNTONLY, q);
-        if (verbose && o == stdout && TOT(E_ND, C_COUNTONLY, q) != TOT(E_FTS, C_COUNTONLY, q))
-            fprintf(stderr, "count differs: %s [%s]: newsdex %" PRIu64 ", FTS5 %" PRIu64 "\n",
-                    queries[q].qid, queries[q].nd[C_OR], TOT(E_ND, C_COUNTONLY, q),
-                    TOT(E_FTS, C_COUNTONLY, q));
+    fprintf(o, "\n| Query class | newsdex q/s | FTS5 q/s | Xapian q/s | newsdex / FTS5 | "
+               "newsdex / Xapian |\n");
+    fprintf(o, "|---|---:|---:|---:|---:|---:|\n");
+    for (int c = 0; c < C_NCLASS; c++) {
+        for (int e = 0; e < E_COUNT; e++)
+            v[e] = class_stat(e, c).qps;
+        ingest_row(o, class_name[c], "%.0f", v);
     }
-    fprintf(o, "\nRatios are newsdex / FTS5: below 1 means newsdex is faster (latency) or "
-               "smaller; above 1 for q/s and docs/s means newsdex is faster. ");
-    fprintf(o, "Sanity check: the OR match counts agree on %zu of %zu queries "
-               "(total matches: newsdex %" PRIu64 ", FTS5 %" PRIu64 "). ",
-            same, cnt, sum_nd, sum_fts);
-    fprintf(o, "Reading, gunzipping and parsing the JSON alone takes %.1f s of each ingest "
+
+    fprintf(o, "\nRatios are newsdex / other: below 1 means newsdex is faster (latency) or "
+               "smaller; above 1 for q/s and docs/s means newsdex is faster. Sanity check: ");
+    agreement(o, E_FTS);
+    if (sh->run[E_XAP]) {
+        fprintf(o, "; ");
+        agreement(o, E_XAP);
+    }
+    fprintf(o, ". Reading, gunzipping and parsing the JSON alone takes %.1f s of each ingest "
                "(peak RSS %.0f MiB). ",
             p->secs, (double)sh->rss_parse / 1024.0);
     if (cl->ok)
-        fprintf(o, "Contentless FTS5 ingest: %.1f s.", cl->secs);
+        fprintf(o, "Contentless FTS5 ingest: %.1f s. ", cl->secs);
+    if (sh->run[E_XAP])
+        fprintf(o, "Xapian's database before compaction: %.3f × the text bytes.",
+                (double)in[E_XAP].bytes_uncompacted / tb);
+    else
+        fprintf(o, "Xapian: %s.", sh->why_not[E_XAP]);
     fprintf(o, "\n");
 }
 
-static void write_readme(const char *path, double total_secs)
+/* Replaces the text between the begin and end markers of path with what
+ * fn(o, arg) prints. */
+static void write_between(const char *path, const char *begin_m, const char *end_m,
+                          void (*fn)(FILE *, void *), void *arg)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -841,7 +1154,6 @@ static void write_readme(const char *path, double total_secs)
     fclose(f);
     if (buf_putc(&old, 0))
         die("out of memory");
-    const char *begin_m = "<!-- speed-table -->", *end_m = "<!-- /speed-table -->";
     char *txt = (char *)old.data;
     char *b = strstr(txt, begin_m);
     char *e = b ? strstr(b, end_m) : NULL;
@@ -854,7 +1166,7 @@ static void write_readme(const char *path, double total_secs)
         die("%s: %s", tmp, strerror(errno));
     fwrite(txt, 1, (size_t)(b - txt) + strlen(begin_m), o);
     fputs("\n", o);
-    report(o, total_secs);
+    fn(o, arg);
     fputs(e, o);
     if (fclose(o))
         die("%s: write failed", tmp);
@@ -864,26 +1176,585 @@ static void write_readme(const char *path, double total_secs)
     fprintf(stderr, "bench_search: table written to %s\n", path);
 }
 
+static void report_cb(FILE *o, void *arg)
+{
+    report(o, *(double *)arg);
+}
+
+/* ---- one comparison ---------------------------------------------------- */
+
+static void clear_results(void)
+{
+    size_t cells = (size_t)E_COUNT * C_NCLASS * nq;
+    double *lat = sh->lat;
+    uint64_t *total = sh->total;
+    int run[E_COUNT];
+    char why[E_COUNT][200];
+    memcpy(run, sh->run, sizeof run);
+    memcpy(why, sh->why_not, sizeof why);
+    memset(sh, 0, sizeof *sh);
+    memcpy(sh->run, run, sizeof run);
+    memcpy(sh->why_not, why, sizeof why);
+    sh->lat = lat;
+    sh->total = total;
+    for (size_t i = 0; i < cells; i++)
+        lat[i] = -1;
+    memset(total, 0, cells * sizeof *total);
+}
+
+static void xapian_cap(uint64_t docs, uint64_t max_docs)
+{
+    if (sh->run[E_XAP] && max_docs && docs > max_docs) {
+        sh->run[E_XAP] = 0;
+        snprintf(sh->why_not[E_XAP], sizeof sh->why_not[E_XAP],
+                 "skipped: %" PRIu64 " articles > --xapian-max-docs %" PRIu64, docs, max_docs);
+    }
+}
+
+/* Parses the corpus, then ingests and queries with every engine whose
+ * sh->run flag is set. Returns the wall time of the whole run. */
+static double run_once(uint64_t xapian_max_docs)
+{
+    double t_all = now_s();
+    clear_results();
+    fprintf(stderr, "bench_search: %zu queries; reading the corpus (parse only)...\n", nq);
+    sh->rss_parse = run_child(parse_only, NULL, "parse");
+    fprintf(stderr, "  %" PRIu64 " articles, %.1f MB text, %.1f s\n", sh->parse.docs,
+            (double)sh->parse.text_bytes / 1e6, sh->parse.secs);
+    if (!sh->dated)
+        die("no dated articles: the date-filtered class needs dates");
+    xapian_cap(sh->parse.docs, xapian_max_docs);
+    if (sh->run[E_ND]) {
+        fprintf(stderr, "bench_search: newsdex ingest...\n");
+        sh->rss_ingest[E_ND] = run_child(ingest_newsdex, NULL, "newsdex ingest");
+        fprintf(stderr, "  %.1f s (+ merge %.1f s), %" PRIu64 " docs\n", sh->ing[E_ND].secs,
+                sh->ing[E_ND].merge_secs, sh->ing[E_ND].docs);
+    }
+    if (sh->run[E_FTS]) {
+        fts_job j = {0};
+        fprintf(stderr, "bench_search: FTS5 ingest...\n");
+        sh->rss_ingest[E_FTS] = run_child(ingest_fts, &j, "FTS5 ingest");
+        fprintf(stderr, "  %.1f s (+ optimize %.1f s), %" PRIu64 " docs\n", sh->ing[E_FTS].secs,
+                sh->ing[E_FTS].merge_secs, sh->ing[E_FTS].docs);
+        if (do_contentless) {
+            fts_job jc = {0};
+            jc.contentless = 1;
+            fprintf(stderr, "bench_search: FTS5 contentless ingest (size only)...\n");
+            run_child(ingest_fts, &jc, "FTS5 contentless ingest");
+            unlink(fts_cl_db);
+        }
+    }
+#ifdef ND_HAVE_XAPIAN
+    if (sh->run[E_XAP]) {
+        fprintf(stderr, "bench_search: Xapian ingest...\n");
+        sh->rss_ingest[E_XAP] = run_child(ingest_xapian, NULL, "Xapian ingest");
+        fprintf(stderr, "  %.1f s (+ compact %.1f s), %" PRIu64 " docs\n", sh->ing[E_XAP].secs,
+                sh->ing[E_XAP].merge_secs, sh->ing[E_XAP].docs);
+    }
+#endif
+    for (int e = 1; e < E_COUNT; e++)
+        if (sh->run[E_ND] && sh->run[e] && sh->ing[E_ND].docs != sh->ing[e].docs)
+            fprintf(stderr, "bench_search: warning: newsdex has %" PRIu64 " articles, %s %" PRIu64
+                            "\n", sh->ing[E_ND].docs, engine_name[e], sh->ing[e].docs);
+    if (sh->run[E_ND]) {
+        fprintf(stderr, "bench_search: newsdex queries...\n");
+        sh->rss_query[E_ND] = run_child(query_newsdex, NULL, "newsdex queries");
+    }
+    if (sh->run[E_FTS]) {
+        fprintf(stderr, "bench_search: FTS5 queries...\n");
+        sh->rss_query[E_FTS] = run_child(query_fts, NULL, "FTS5 queries");
+    }
+#ifdef ND_HAVE_XAPIAN
+    if (sh->run[E_XAP]) {
+        fprintf(stderr, "bench_search: Xapian queries...\n");
+        sh->rss_query[E_XAP] = run_child(query_xapian, NULL, "Xapian queries");
+    }
+#endif
+    return now_s() - t_all;
+}
+
+static void remove_indexes(void)
+{
+    rm_rf(nd_dir);
+    unlink(fts_db);
+    unlink(fts_cl_db);
+    rm_rf(xap_dir);
+    rm_rf(xap_raw);
+}
+
+/* ---- scale mode -------------------------------------------------------- */
+
+typedef struct scale_row {
+    uint64_t target, docs, text_bytes;
+    double gen_secs, run_secs;
+    int run[E_COUNT];
+    char why_not[E_COUNT][200];
+    double ingest_secs[E_COUNT], docs_s[E_COUNT], size_ratio[E_COUNT], size_nostore;
+    double rss_in[E_COUNT], rss_q[E_COUNT];
+    double p50[E_COUNT][C_NCLASS], p95[E_COUNT][C_NCLASS];
+    size_t n[C_NCLASS];
+    char date_from[32], date_to[32];
+} scale_row;
+
+static scale_row srows[MAX_SIZES];
+static size_t nsrows;
+static const char *learn_file;
+static char gen_path[4200];
+static double max_ingest_s = 3600;
+
+/* Runs gen_corpus LEARN N --seed 42 > out; returns its wall time. */
+static double generate(uint64_t n, const char *out)
+{
+    char ns[32];
+    snprintf(ns, sizeof ns, "%" PRIu64, n);
+    fprintf(stderr, "bench_search: generating %s articles into %s...\n", ns, out);
+    double t0 = now_s();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0) {
+            fprintf(stderr, "bench_search: %s: %s\n", out, strerror(errno));
+            _exit(1);
+        }
+        close(fd);
+        execl(gen_path, gen_path, learn_file, ns, "--seed", "42", (char *)NULL);
+        fprintf(stderr, "bench_search: cannot run %s: %s\n", gen_path, strerror(errno));
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        die("%s failed for %s articles", gen_path, ns);
+    return now_s() - t0;
+}
+
+static void capture_row(scale_row *r, uint64_t target, double gen_secs, double run_secs)
+{
+    memset(r, 0, sizeof *r);
+    r->target = target;
+    r->docs = sh->parse.docs;
+    r->text_bytes = sh->parse.text_bytes;
+    r->gen_secs = gen_secs;
+    r->run_secs = run_secs;
+    double tb = r->text_bytes ? (double)r->text_bytes : 1;
+    nd_date_format(r->date_from, sizeof r->date_from, sh->date_since);
+    nd_date_format(r->date_to, sizeof r->date_to, sh->date_until - 86399);
+    for (int e = 0; e < E_COUNT; e++) {
+        r->run[e] = sh->run[e];
+        memcpy(r->why_not[e], sh->why_not[e], sizeof r->why_not[e]);
+        if (!sh->run[e])
+            continue;
+        const ingest_res *in = &sh->ing[e];
+        r->ingest_secs[e] = in->secs;
+        r->docs_s[e] = in->secs > 0 ? (double)in->docs / in->secs : 0;
+        r->size_ratio[e] = (double)in->bytes_total / tb;
+        r->rss_in[e] = (double)sh->rss_ingest[e] / 1024.0;
+        r->rss_q[e] = (double)sh->rss_query[e] / 1024.0;
+        for (int c = 0; c < C_NCLASS; c++) {
+            qstat s = class_stat(e, c);
+            r->p50[e][c] = s.p50;
+            r->p95[e][c] = s.p95;
+            r->n[c] = s.n;
+        }
+    }
+    if (sh->run[E_ND])
+        r->size_nostore = (double)(sh->ing[E_ND].bytes_total - sh->ing[E_ND].bytes_stored) / tb;
+}
+
+static void fmt_count(char *out, size_t n, uint64_t v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    size_t len = strlen(tmp), o = 0;
+    for (size_t i = 0; i < len && o + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = tmp[i];
+    }
+    out[o] = 0;
+}
+
+/* "x1.23 (N^0.95)": how a figure grew between two sizes. */
+static void growth_cell(FILE *o, double a, double b, double na, double nb)
+{
+    if (a <= 0 || b <= 0) {
+        fprintf(o, " - |");
+        return;
+    }
+    fprintf(o, " ×%.2f (N^%.2f) |", b / a, log(b / a) / log(nb / na));
+}
+
+static void scale_report(FILE *o, void *arg)
+{
+    (void)arg;
+    machine_line(o);
+    fprintf(o, "Corpora generated by `gen_corpus %s N --seed 42` (vocabulary, word frequencies, "
+               "lengths and dates learned from that file).  \nQueries:",
+            base_name(learn_file));
+    for (size_t i = 0; i < nqfiles; i++)
+        fprintf(o, " `%s`", base_name(qfiles[i]));
+    fprintf(o, " - %zu queries (%s); each timed %d times after one untimed pass, median per "
+               "query; date filter: the middle half of the dated articles.\n\n",
+            nq, max_queries ? "an evenly spaced subset, one-letter words dropped"
+                            : "one-letter words dropped",
+            reps);
+    fprintf(o, "| articles | text MB | engine | ingest docs/s | index / text bytes | peak RSS "
+               "ingest / query MiB |");
+    for (int c = 0; c < C_NCLASS; c++)
+        fprintf(o, " %s p50 / p95 us |", class_short[c]);
+    fprintf(o, "\n|---:|---:|---|---:|---:|---:|");
+    for (int c = 0; c < C_NCLASS; c++)
+        fprintf(o, "---:|");
+    fprintf(o, "\n");
+    for (size_t i = 0; i < nsrows; i++) {
+        const scale_row *r = &srows[i];
+        char nc[32];
+        fmt_count(nc, sizeof nc, r->docs);
+        for (int e = 0; e < E_COUNT; e++) {
+            if (r->text_bytes)
+                fprintf(o, "| %s | %.0f | %s |", nc, (double)r->text_bytes / 1e6,
+                        engine_name[e]);
+            else
+                fprintf(o, "| %s | - | %s |", nc, engine_name[e]);
+            if (!r->run[e]) {
+                fprintf(o, " %s |", r->why_not[e]);
+                for (int k = 0; k < 2 + C_NCLASS; k++)
+                    fprintf(o, " |");
+                fprintf(o, "\n");
+                continue;
+            }
+            fprintf(o, " %.0f |", r->docs_s[e]);
+            if (e == E_ND)
+                fprintf(o, " %.3f (%.3f without stored text) |", r->size_ratio[e],
+                        r->size_nostore);
+            else
+                fprintf(o, " %.3f |", r->size_ratio[e]);
+            fprintf(o, " %.0f / %.0f |", r->rss_in[e], r->rss_q[e]);
+            for (int c = 0; c < C_NCLASS; c++)
+                fprintf(o, " %.0f / %.0f |", r->p50[e][c], r->p95[e][c]);
+            fprintf(o, "\n");
+        }
+    }
+
+    fprintf(o, "\nRatios newsdex / other at each size (below 1: newsdex faster or smaller; for "
+               "docs/s above 1: newsdex faster):\n\n");
+    fprintf(o, "| articles | newsdex / | ingest docs/s | index / text bytes | peak RSS ingest / "
+               "query |");
+    for (int c = 0; c < C_NCLASS; c++)
+        fprintf(o, " %s p50 / p95 |", class_short[c]);
+    fprintf(o, "\n|---:|---|---:|---:|---:|");
+    for (int c = 0; c < C_NCLASS; c++)
+        fprintf(o, "---:|");
+    fprintf(o, "\n");
+    for (size_t i = 0; i < nsrows; i++) {
+        const scale_row *r = &srows[i];
+        char nc[32];
+        fmt_count(nc, sizeof nc, r->docs);
+        for (int e = 1; e < E_COUNT; e++) {
+            if (!r->run[E_ND] || !r->run[e])
+                continue;
+            fprintf(o, "| %s | %s | %.2f | %.2f | %.2f / %.2f |", nc, engine_name[e],
+                    ratio(r->docs_s[E_ND], r->docs_s[e]),
+                    ratio(r->size_ratio[E_ND], r->size_ratio[e]), ratio(r->rss_in[E_ND], r->rss_in[e]),
+                    ratio(r->rss_q[E_ND], r->rss_q[e]));
+            for (int c = 0; c < C_NCLASS; c++)
+                fprintf(o, " %.2f / %.2f |", ratio(r->p50[E_ND][c], r->p50[e][c]),
+                        ratio(r->p95[E_ND][c], r->p95[e][c]));
+            fprintf(o, "\n");
+        }
+    }
+
+    if (nsrows > 1) {
+        fprintf(o, "\nGrowth from one size to the next: factor and the exponent e of N^e "
+                   "(e = 1: grows in proportion to the number of articles; 0: flat):\n\n");
+        fprintf(o, "| engine | articles | ingest time | index bytes | peak RSS ingest | peak RSS "
+                   "query |");
+        for (int c = 0; c < C_NCLASS; c++)
+            fprintf(o, " %s p50 | %s p95 |", class_short[c], class_short[c]);
+        fprintf(o, "\n|---|---|---:|---:|---:|---:|");
+        for (int c = 0; c < C_NCLASS; c++)
+            fprintf(o, "---:|---:|");
+        fprintf(o, "\n");
+        for (int e = 0; e < E_COUNT; e++)
+            for (size_t i = 1; i < nsrows; i++) {
+                const scale_row *a = &srows[i - 1], *b = &srows[i];
+                if (!a->run[e] || !b->run[e])
+                    continue;
+                char na[32], nb[32];
+                fmt_count(na, sizeof na, a->docs);
+                fmt_count(nb, sizeof nb, b->docs);
+                double da = (double)a->docs, db = (double)b->docs;
+                fprintf(o, "| %s | %s → %s |", engine_name[e], na, nb);
+                growth_cell(o, a->ingest_secs[e], b->ingest_secs[e], da, db);
+                growth_cell(o, a->size_ratio[e] * (double)a->text_bytes,
+                            b->size_ratio[e] * (double)b->text_bytes, da, db);
+                growth_cell(o, a->rss_in[e], b->rss_in[e], da, db);
+                growth_cell(o, a->rss_q[e], b->rss_q[e], da, db);
+                for (int c = 0; c < C_NCLASS; c++) {
+                    growth_cell(o, a->p50[e][c], b->p50[e][c], da, db);
+                    growth_cell(o, a->p95[e][c], b->p95[e][c], da, db);
+                }
+                fprintf(o, "\n");
+            }
+    }
+    fprintf(o, "\nPer size:");
+    for (size_t i = 0; i < nsrows; i++) {
+        char nc[32];
+        fmt_count(nc, sizeof nc, srows[i].docs);
+        if (!srows[i].text_bytes)
+            fprintf(o, " %s articles: not generated (every engine skipped)%s", nc,
+                    i + 1 < nsrows ? ";" : ".");
+        else
+            fprintf(o, " %s articles: generated in %.0f s, date filter %s .. %s, whole run "
+                       "%.0f s%s",
+                    nc, srows[i].gen_secs, srows[i].date_from, srows[i].date_to,
+                    srows[i].run_secs, i + 1 < nsrows ? ";" : ".");
+    }
+    fprintf(o, "\n");
+}
+
+/* An SVG plot of p50 latency against corpus size, log-log, one panel per
+ * query class and one line per engine. */
+static void write_svg(const char *path)
+{
+    static const char *const colour[E_COUNT] = {"#1f77b4", "#d62728", "#2ca02c"};
+    const double pw = 220, ph = 200, ml = 50, mt = 40, gap = 30;
+    double xmin = 1e300, xmax = 0, ymin = 1e300, ymax = 0;
+    for (size_t i = 0; i < nsrows; i++)
+        for (int e = 0; e < E_COUNT; e++)
+            for (int c = 0; c < C_NCLASS; c++)
+                if (srows[i].run[e] && srows[i].p50[e][c] > 0) {
+                    double x = (double)srows[i].docs, y = srows[i].p50[e][c];
+                    xmin = x < xmin ? x : xmin;
+                    xmax = x > xmax ? x : xmax;
+                    ymin = y < ymin ? y : ymin;
+                    ymax = y > ymax ? y : ymax;
+                }
+    if (xmax <= 0)
+        return;
+    double lx0 = floor(log10(xmin)), lx1 = ceil(log10(xmax));
+    double ly0 = floor(log10(ymin)), ly1 = ceil(log10(ymax));
+    if (lx1 <= lx0)
+        lx1 = lx0 + 1;
+    if (ly1 <= ly0)
+        ly1 = ly0 + 1;
+    FILE *o = fopen(path, "w");
+    if (!o)
+        die("%s: %s", path, strerror(errno));
+    double width = ml + C_NCLASS * (pw + gap), height = mt + ph + 70;
+    fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+               "font-family=\"sans-serif\" font-size=\"11\">\n",
+            width, height);
+    fprintf(o, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(o, "<text x=\"%.0f\" y=\"18\" font-size=\"13\">p50 latency (us, log) against "
+               "articles (log); generated corpora</text>\n", ml);
+    for (int c = 0; c < C_NCLASS; c++) {
+        double x0 = ml + c * (pw + gap), y0 = mt;
+        fprintf(o, "<g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" "
+                   "fill=\"none\" stroke=\"#888\"/>\n",
+                x0, y0, pw, ph);
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+                x0 + pw / 2, y0 - 6, class_name[c]);
+        for (double l = lx0; l <= lx1; l++) {
+            double x = x0 + (l - lx0) / (lx1 - lx0) * pw;
+            fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                       "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">1e%.0f</text>\n",
+                    x, y0, x, y0 + ph, x, y0 + ph + 14, l);
+        }
+        for (double l = ly0; l <= ly1; l++) {
+            double y = y0 + ph - (l - ly0) / (ly1 - ly0) * ph;
+            fprintf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>",
+                    x0, y, x0 + pw, y);
+            if (c == 0)
+                fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">1e%.0f</text>", x0 - 4,
+                        y + 4, l);
+            fprintf(o, "\n");
+        }
+        for (int e = 0; e < E_COUNT; e++) {
+            fprintf(o, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+                    colour[e]);
+            for (size_t i = 0; i < nsrows; i++)
+                if (srows[i].run[e] && srows[i].p50[e][c] > 0)
+                    fprintf(o, "%.1f,%.1f ",
+                            x0 + (log10((double)srows[i].docs) - lx0) / (lx1 - lx0) * pw,
+                            y0 + ph - (log10(srows[i].p50[e][c]) - ly0) / (ly1 - ly0) * ph);
+            fprintf(o, "\"/>\n");
+            for (size_t i = 0; i < nsrows; i++)
+                if (srows[i].run[e] && srows[i].p50[e][c] > 0)
+                    fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+                            x0 + (log10((double)srows[i].docs) - lx0) / (lx1 - lx0) * pw,
+                            y0 + ph - (log10(srows[i].p50[e][c]) - ly0) / (ly1 - ly0) * ph,
+                            colour[e]);
+        }
+        fprintf(o, "</g>\n");
+    }
+    for (int e = 0; e < E_COUNT; e++)
+        fprintf(o, "<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"4\" fill=\"%s\"/>"
+                   "<text x=\"%.0f\" y=\"%.0f\">%s</text>\n",
+                ml + e * 110.0, mt + ph + 40, colour[e], ml + e * 110.0 + 18, mt + ph + 45,
+                engine_name[e]);
+    fprintf(o, "</svg>\n");
+    if (fclose(o))
+        die("%s: write failed", path);
+    fprintf(stderr, "bench_search: plot written to %s\n", path);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t parse_sizes(const char *s, uint64_t *out)
+{
+    size_t n = 0;
+    while (*s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s || v == 0 || n == MAX_SIZES)
+            die("--scale: bad list of sizes (comma-separated article counts, at most %d)",
+                MAX_SIZES);
+        out[n++] = v;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            die("--scale: bad list of sizes near \"%s\"", end);
+    }
+    qsort(out, n, sizeof *out, cmp_u64);
+    return n;
+}
+
+/* Decides whether engine e runs at size n: not when its ingest, extrapolated
+ * linearly from the last size it ran at, would exceed max_ingest_s. */
+static void scale_decide(int e, uint64_t n)
+{
+    if (!sh->run[e])
+        return;
+    for (size_t i = nsrows; i-- > 0;)
+        if (srows[i].run[e]) {
+            double est = srows[i].ingest_secs[e] * (double)n / (double)srows[i].docs;
+            if (est > max_ingest_s) {
+                char nc[32];
+                fmt_count(nc, sizeof nc, srows[i].docs);
+                sh->run[e] = 0;
+                snprintf(sh->why_not[e], sizeof sh->why_not[e],
+                         "skipped: ingest estimated at %.0f s (%.0f s at %s articles, scaled "
+                         "linearly) > --max-ingest-s %.0f",
+                         est, srows[i].ingest_secs[e], nc, max_ingest_s);
+            }
+            return;
+        }
+}
+
+static void run_scale(const uint64_t *sizes, size_t nsizes, int keep, const char *readme,
+                      const char *svg, uint64_t xapian_max_docs)
+{
+    int base_run[E_COUNT];
+    char base_why[E_COUNT][200];
+    memcpy(base_run, sh->run, sizeof base_run);
+    memcpy(base_why, sh->why_not, sizeof base_why);
+    for (size_t i = 0; i < nsizes; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/gen-%" PRIu64 ".jsonl", workdir, sizes[i]);
+        memcpy(sh->run, base_run, sizeof base_run);
+        memcpy(sh->why_not, base_why, sizeof base_why);
+        int any = 0;
+        for (int e = 0; e < E_COUNT; e++) {
+            scale_decide(e, sizes[i]);
+            any |= sh->run[e];
+        }
+        if (!any) { /* nothing to measure: no need to generate the corpus */
+            clear_results();
+            capture_row(&srows[nsrows], sizes[i], 0, 0);
+            srows[nsrows++].docs = sizes[i];
+            fprintf(stderr, "bench_search: %" PRIu64 " articles: every engine skipped\n",
+                    sizes[i]);
+            continue;
+        }
+        double g = generate(sizes[i], path);
+        corpus[0] = path;
+        ncorpus = 1;
+        double t = run_once(xapian_max_docs);
+        capture_row(&srows[nsrows++], sizes[i], g, t);
+        if (!keep) {
+            unlink(path);
+            remove_indexes();
+        }
+        scale_report(stdout, NULL); /* the table so far */
+        fflush(stdout);
+    }
+    if (readme)
+        write_between(readme, "<!-- scale-table -->", "<!-- /scale-table -->", scale_report,
+                      NULL);
+    if (svg)
+        write_svg(svg);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_search --corpus FILE.jsonl[.gz]... --queries FILE.tsv... [--reps R]\n"
-            "                    [--workdir DIR] [--keep] [--no-contentless] [--verbose]\n"
-            "                    [--keep-short-words]\n"
-            "                    [--write-readme [README.md]]\n");
+            "usage: bench_search --corpus FILE.jsonl[.gz]... --queries FILE.tsv... [options]\n"
+            "       bench_search --scale N1,N2,... --learn FILE.jsonl[.gz] --queries FILE.tsv...\n"
+            "                    [--gen-corpus PATH] [--max-ingest-s S] [--svg FILE] [options]\n"
+            "options: [--reps R] [--max-queries N] [--workdir DIR] [--keep] [--no-contentless]\n"
+            "         [--no-xapian] [--xapian-max-docs N] [--verbose] [--keep-short-words]\n"
+            "         [--write-readme [README.md]]\n");
     exit(2);
+}
+
+/* Frees what add_query allocated (some strings are shared between classes). */
+static void free_query(query *q)
+{
+    for (size_t i = 0; i < q->nwords; i++)
+        free(q->words[i]);
+    free(q->nd[C_OR]);
+    free(q->fts[C_OR]);
+    free(q->fts[C_AND]);
+    free(q->nd[C_PHRASE]);
+    free(q->qid);
+}
+
+/* Keeps an evenly spaced subset of max_queries queries (deterministic). */
+static void thin_queries(void)
+{
+    if (!max_queries || nq <= max_queries)
+        return;
+    size_t kept = 0, next = 0;
+    for (size_t q = 0; q < nq; q++) {
+        if (kept < max_queries && q == next) {
+            queries[kept++] = queries[q];
+            next = kept * nq / max_queries;
+        } else {
+            free_query(&queries[q]);
+        }
+    }
+    nq = kept;
+}
+
+static uint64_t parse_u64(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end)
+        usage();
+    return v;
 }
 
 int main(int argc, char **argv)
 {
-    const char *readme = NULL;
-    const char *wd = NULL;
-    int keep = 0;
+    const char *readme = NULL, *wd = NULL, *scale = NULL, *svg = NULL;
+    int keep = 0, no_xapian = 0;
+    uint64_t xapian_max_docs = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--corpus") || !strcmp(argv[i], "--queries")) {
-            int isq = argv[i][2] == 'q';
+        const char *a = argv[i];
+        int has_arg = i + 1 < argc;
+        if (!strcmp(a, "--corpus") || !strcmp(a, "--queries")) {
+            int isq = a[2] == 'q';
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
                 if ((isq ? nqfiles : ncorpus) == MAX_FILES)
                     die("too many files");
@@ -892,21 +1763,37 @@ int main(int argc, char **argv)
                 else
                     corpus[ncorpus++] = argv[++i];
             }
-        } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+        } else if (!strcmp(a, "--reps") && has_arg) {
             reps = atoi(argv[++i]);
             if (reps < 1)
                 usage();
-        } else if (!strcmp(argv[i], "--workdir") && i + 1 < argc) {
+        } else if (!strcmp(a, "--max-queries") && has_arg) {
+            max_queries = (size_t)parse_u64(argv[++i]);
+        } else if (!strcmp(a, "--workdir") && has_arg) {
             wd = argv[++i];
-        } else if (!strcmp(argv[i], "--keep-short-words")) {
+        } else if (!strcmp(a, "--scale") && has_arg) {
+            scale = argv[++i];
+        } else if (!strcmp(a, "--learn") && has_arg) {
+            learn_file = argv[++i];
+        } else if (!strcmp(a, "--gen-corpus") && has_arg) {
+            snprintf(gen_path, sizeof gen_path, "%s", argv[++i]);
+        } else if (!strcmp(a, "--max-ingest-s") && has_arg) {
+            max_ingest_s = (double)parse_u64(argv[++i]);
+        } else if (!strcmp(a, "--xapian-max-docs") && has_arg) {
+            xapian_max_docs = parse_u64(argv[++i]);
+        } else if (!strcmp(a, "--svg") && has_arg) {
+            svg = argv[++i];
+        } else if (!strcmp(a, "--no-xapian")) {
+            no_xapian = 1;
+        } else if (!strcmp(a, "--keep-short-words")) {
             keep_short = 1;
-        } else if (!strcmp(argv[i], "--verbose")) {
+        } else if (!strcmp(a, "--verbose")) {
             verbose = 1;
-        } else if (!strcmp(argv[i], "--keep")) {
+        } else if (!strcmp(a, "--keep")) {
             keep = 1;
-        } else if (!strcmp(argv[i], "--no-contentless")) {
+        } else if (!strcmp(a, "--no-contentless")) {
             do_contentless = 0;
-        } else if (!strcmp(argv[i], "--write-readme")) {
+        } else if (!strcmp(a, "--write-readme")) {
             readme = ND_SOURCE_DIR "/bench/README.md";
             if (i + 1 < argc && strncmp(argv[i + 1], "--", 2))
                 readme = argv[++i];
@@ -914,59 +1801,63 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!ncorpus || !nqfiles)
+    if (!nqfiles || (scale ? !learn_file || ncorpus : !ncorpus))
         usage();
     for (size_t i = 0; i < nqfiles; i++)
         read_queries(qfiles[i]);
+    thin_queries();
     if (!nq)
         die("no queries");
     if (wd)
         snprintf(workdir, sizeof workdir, "%s", wd);
     else
         snprintf(workdir, sizeof workdir, "/tmp/bench_search.%ld", (long)getpid());
-    mkdir(workdir, 0777);
+    if (mkdir(workdir, 0777) && errno != EEXIST)
+        die("%s: %s", workdir, strerror(errno));
     snprintf(nd_dir, sizeof nd_dir, "%s/newsdex", workdir);
     snprintf(fts_db, sizeof fts_db, "%s/fts5.db", workdir);
     snprintf(fts_cl_db, sizeof fts_cl_db, "%s/fts5-contentless.db", workdir);
+    snprintf(xap_dir, sizeof xap_dir, "%s/xapian", workdir);
+    snprintf(xap_raw, sizeof xap_raw, "%s/xapian-uncompacted", workdir);
 
     sh = shared_alloc(sizeof *sh);
     size_t cells = (size_t)E_COUNT * C_NCLASS * nq;
     sh->lat = shared_alloc(cells * sizeof *sh->lat);
     sh->total = shared_alloc(cells * sizeof *sh->total);
+    sh->run[E_ND] = sh->run[E_FTS] = 1;
+#ifdef ND_HAVE_XAPIAN
+    sh->run[E_XAP] = !no_xapian;
+    if (no_xapian)
+        snprintf(sh->why_not[E_XAP], sizeof sh->why_not[E_XAP], "skipped (--no-xapian)");
+#else
+    (void)no_xapian;
+    snprintf(sh->why_not[E_XAP], sizeof sh->why_not[E_XAP],
+             "not built in (libxapian-dev was not found when the bench was configured)");
+#endif
 
-    double t_all = now_s();
-    fts_job j0 = {0}, j1 = {1}, j2 = {2};
-    fprintf(stderr, "bench_search: %zu queries; reading the corpus (parse only)...\n", nq);
-    sh->rss_parse = run_child(ingest_fts, &j0, "parse");
-    fprintf(stderr, "  %" PRIu64 " articles, %.1f MB text, %.1f s\n", sh->parse.docs,
-            (double)sh->parse.text_bytes / 1e6, sh->parse.secs);
-    fprintf(stderr, "bench_search: newsdex ingest...\n");
-    sh->rss_ingest[E_ND] = run_child(ingest_newsdex, NULL, "newsdex ingest");
-    fprintf(stderr, "  %.1f s (+ merge %.1f s), %" PRIu64 " docs\n", sh->nd.secs,
-            sh->nd.merge_secs, sh->nd.docs);
-    fprintf(stderr, "bench_search: FTS5 ingest...\n");
-    sh->rss_ingest[E_FTS] = run_child(ingest_fts, &j1, "FTS5 ingest");
-    fprintf(stderr, "  %.1f s (+ optimize %.1f s), %" PRIu64 " docs\n", sh->fts.secs,
-            sh->fts.merge_secs, sh->fts.docs);
-    if (do_contentless) {
-        fprintf(stderr, "bench_search: FTS5 contentless ingest (size only)...\n");
-        run_child(ingest_fts, &j2, "FTS5 contentless ingest");
-        unlink(fts_cl_db);
+    if (scale) {
+        uint64_t sizes[MAX_SIZES];
+        size_t nsizes = parse_sizes(scale, sizes);
+        if (!gen_path[0]) {
+            const char *slash = strrchr(argv[0], '/');
+            snprintf(gen_path, sizeof gen_path, "%.*sgen_corpus",
+                     slash ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+        }
+        do_contentless = 0; /* the scale table reports the full index sizes */
+        if (readme && !svg)
+            svg = ND_SOURCE_DIR "/bench/scale_p50.svg";
+        run_scale(sizes, nsizes, keep, readme, svg, xapian_max_docs);
+    } else {
+        double total = run_once(xapian_max_docs);
+        report(stdout, total);
+        if (readme)
+            write_between(readme, "<!-- speed-table -->", "<!-- /speed-table -->", report_cb,
+                          &total);
     }
-    if (sh->nd.docs != sh->fts.docs)
-        fprintf(stderr, "bench_search: warning: newsdex has %" PRIu64 " articles, FTS5 %" PRIu64
-                        "\n", sh->nd.docs, sh->fts.docs);
-    pick_date_range();
-    fprintf(stderr, "bench_search: newsdex queries...\n");
-    sh->rss_query[E_ND] = run_child(query_newsdex, NULL, "newsdex queries");
-    fprintf(stderr, "bench_search: FTS5 queries...\n");
-    sh->rss_query[E_FTS] = run_child(query_fts, NULL, "FTS5 queries");
-    double total = now_s() - t_all;
-
-    report(stdout, total);
-    if (readme)
-        write_readme(readme, total);
     if (!keep)
         rm_rf(workdir);
+    for (size_t q = 0; q < nq; q++)
+        free_query(&queries[q]);
+    free(queries);
     return 0;
 }

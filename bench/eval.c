@@ -6,7 +6,7 @@
  *
  *   eval --collection NAME CORPUS.jsonl.gz... QUERIES.tsv QRELS
  *        [--k1 X] [--b X] [--title-weight X] [--body-weight X]
- *        [--concat] [--fts5] [--header] [--run PREFIX]
+ *        [--concat] [--fts5] [--xapian] [--header] [--run PREFIX]
  *
  * QUERIES has `qid<TAB>text` lines, QRELS TREC `qid 0 docid rel` lines.
  * Each query is searched as plain words: the runs of [A-Za-z0-9] in its
@@ -19,13 +19,19 @@
  * trec_eval -c. --concat indexes each article as one field (body = title,
  * a line break, body; no title), so that newsdex ranks it like the
  * single-field BM25 of Anserini's baselines (and of FTS5, whose bm25()
- * pools the columns of a row). --run PREFIX also writes the TREC runs to PREFIX.newsdex.run
- * and PREFIX.fts5.run, for cross-checking with trec_eval.
+ * pools the columns of a row). --xapian (when built with libxapian-dev) adds
+ * Xapian on the same articles: no stemming, title and body pooled with the
+ * title's wdf = the title weight, BM25Weight with the same k1 and b as
+ * newsdex. --run PREFIX also writes the TREC runs to PREFIX.newsdex.run,
+ * PREFIX.fts5.run and PREFIX.xapian.run, for cross-checking with trec_eval.
+ * Options are listed in one table (opt_defs) so that a new one is one row.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +44,9 @@
 #include "ingest/ingest.h"
 #include "newsdex.h"
 #include "util/util.h"
+#ifdef ND_HAVE_XAPIAN
+#include "xapian_driver.h"
+#endif
 
 #define EV_DEPTH 1000 /* results per query */
 
@@ -244,52 +253,109 @@ static int parse_double(const char *s, double *out)
     return errno == 0 && end != s && *end == '\0';
 }
 
+/* ---- options -------------------------------------------------------------- */
+
+typedef struct eval_opts {
+    const char *collection, *run_prefix;
+    nd_bm25 bm25;
+    int fts5, xapian, header, concat;
+} eval_opts;
+
+/* One row per option: adding an option is adding a row (and its field). */
+typedef enum { OPT_FLAG, OPT_DOUBLE, OPT_STRING } opt_kind;
+typedef struct opt_def {
+    const char *name;
+    opt_kind kind;
+    size_t offset; /* of the target in eval_opts */
+    const char *help;
+} opt_def;
+
+#define OPT(name, kind, field, help) {name, kind, offsetof(eval_opts, field), help}
+static const opt_def opt_defs[] = {
+    OPT("--collection", OPT_STRING, collection, "NAME (required): the first table column"),
+    OPT("--k1", OPT_DOUBLE, bm25.k1, "X: newsdex BM25 k1 (and Xapian's)"),
+    OPT("--b", OPT_DOUBLE, bm25.b, "X: newsdex BM25 b (and Xapian's)"),
+    OPT("--title-weight", OPT_DOUBLE, bm25.title_weight, "X: newsdex title weight (Xapian: wdf)"),
+    OPT("--body-weight", OPT_DOUBLE, bm25.body_weight, "X: newsdex body weight"),
+    OPT("--concat", OPT_FLAG, concat, ": title and body as one field"),
+    OPT("--fts5", OPT_FLAG, fts5, ": also SQLite FTS5"),
+    OPT("--xapian", OPT_FLAG, xapian, ": also Xapian (when built with it)"),
+    OPT("--header", OPT_FLAG, header, ": print the table header first"),
+    OPT("--run", OPT_STRING, run_prefix, "PREFIX: write TREC runs PREFIX.ENGINE.run"),
+};
+#define N_OPTS (sizeof opt_defs / sizeof opt_defs[0])
+
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: eval --collection NAME CORPUS.jsonl.gz... QUERIES.tsv QRELS\n"
-            "            [--k1 X] [--b X] [--title-weight X] [--body-weight X]\n"
-            "            [--concat] [--fts5] [--header] [--run PREFIX]\n");
+    fprintf(stderr, "usage: eval --collection NAME CORPUS.jsonl.gz... QUERIES.tsv QRELS [options]\n");
+    for (size_t i = 0; i < N_OPTS; i++)
+        fprintf(stderr, "  %s %s\n", opt_defs[i].name, opt_defs[i].help);
     exit(2);
 }
 
-int main(int argc, char **argv)
+/* Fills o from argv; the other arguments go to pos (npos of them). */
+static void parse_args(int argc, char **argv, eval_opts *o, const char **pos, int *npos)
 {
-    const char *collection = NULL, *run_prefix = NULL;
-    nd_bm25 bm25 = ND_BM25_DEFAULTS;
-    int use_fts5 = 0, header = 0, concat = 0;
-    const char **pos = xrealloc(NULL, (size_t)argc * sizeof *pos);
-    int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        double *target = NULL;
-        if (strcmp(a, "--collection") == 0 && i + 1 < argc)
-            collection = argv[++i];
-        else if (strcmp(a, "--run") == 0 && i + 1 < argc)
-            run_prefix = argv[++i];
-        else if (strcmp(a, "--fts5") == 0)
-            use_fts5 = 1;
-        else if (strcmp(a, "--concat") == 0)
-            concat = 1;
-        else if (strcmp(a, "--header") == 0)
-            header = 1;
-        else if (strcmp(a, "--k1") == 0)
-            target = &bm25.k1;
-        else if (strcmp(a, "--b") == 0)
-            target = &bm25.b;
-        else if (strcmp(a, "--title-weight") == 0)
-            target = &bm25.title_weight;
-        else if (strcmp(a, "--body-weight") == 0)
-            target = &bm25.body_weight;
-        else if (a[0] == '-' && a[1] == '-')
-            usage();
-        else
-            pos[npos++] = a;
-        if (target) {
-            if (i + 1 >= argc || !parse_double(argv[++i], target))
+        const opt_def *d = NULL;
+        for (size_t k = 0; k < N_OPTS && !d; k++)
+            if (strcmp(a, opt_defs[k].name) == 0)
+                d = &opt_defs[k];
+        if (!d) {
+            if (a[0] == '-' && a[1] == '-')
                 usage();
+            pos[(*npos)++] = a;
+            continue;
         }
+        char *field = (char *)o + d->offset;
+        if (d->kind == OPT_FLAG) {
+            *(int *)(void *)field = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            usage();
+        const char *v = argv[++i];
+        if (d->kind == OPT_STRING)
+            *(const char **)(void *)field = v;
+        else if (!parse_double(v, (double *)(void *)field))
+            usage();
     }
+}
+
+#ifdef ND_HAVE_XAPIAN
+typedef struct xap_hits {
+    const char **ranked;
+    double *score;
+    size_t n;
+} xap_hits;
+
+static void xap_collect(void *ctx, const char *id, size_t id_len, double score)
+{
+    xap_hits *h = ctx;
+    if (h->n == EV_DEPTH)
+        return;
+    h->ranked[h->n] = xstrndup(id, id_len);
+    h->score[h->n] = score;
+    h->n++;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    eval_opts opt = {NULL, NULL, ND_BM25_DEFAULTS, 0, 0, 0, 0};
+    const char **pos = xrealloc(NULL, (size_t)argc * sizeof *pos);
+    int npos = 0;
+    parse_args(argc, argv, &opt, pos, &npos);
+    const char *collection = opt.collection, *run_prefix = opt.run_prefix;
+    nd_bm25 bm25 = opt.bm25;
+    int use_fts5 = opt.fts5, header = opt.header, concat = opt.concat;
+#ifdef ND_HAVE_XAPIAN
+    int use_xapian = opt.xapian;
+#else
+    if (opt.xapian)
+        die("%s", "--xapian: this eval was built without Xapian (libxapian-dev not found)");
+#endif
     if (!collection || npos < 3)
         usage();
     int ncorpus = npos - 2;
@@ -327,6 +393,25 @@ int main(int argc, char **argv)
                   "prepare insert");
     }
 
+#ifdef ND_HAVE_XAPIAN
+    /* Xapian: one TermGenerator without stemming over title and body, the
+     * title with a wdf increment of the title weight (rounded; Xapian pools
+     * the fields), in a temporary on-disk database. */
+    char xdir[] = "/tmp/nd-eval-xapian-XXXXXX";
+    xd_db *xw = NULL;
+    double xap_index_sec = 0.0;
+    char xerr[512];
+    if (use_xapian) {
+        if (!mkdtemp(xdir))
+            die("cannot create a temporary directory: %s", strerror(errno));
+        double tw = bm25.title_weight < 1 ? 1 : floor(bm25.title_weight + 0.5);
+        if (tw != bm25.title_weight && !concat)
+            fprintf(stderr, "eval: Xapian title wdf is an integer: %g used for %g\n", tw,
+                    bm25.title_weight);
+        if (xd_open_writer(&xw, xdir, (unsigned)tw, xerr, sizeof xerr))
+            die("%s", xerr);
+    }
+#endif
     double t0 = now_sec(), nd_index_sec = 0.0;
     uint64_t docs = 0, bad = 0;
     nd_buf scratch = {0}, joined = {0};
@@ -369,6 +454,15 @@ int main(int argc, char **argv)
             double b = now_sec();
             nd_index_sec += b - a;
             docs++;
+#ifdef ND_HAVE_XAPIAN
+            if (xw) {
+                double xa = now_sec();
+                if (xd_add(xw, d.id, d.id_len, d.title, d.title_len, d.body, d.body_len,
+                           d.date != ND_NO_DATE, d.date, xerr, sizeof xerr))
+                    die("%s", xerr);
+                xap_index_sec += now_sec() - xa;
+            }
+#endif
             if (use_fts5) {
                 if (n_fts == cap_fts) {
                     cap_fts = cap_fts ? cap_fts * 2 : 4096;
@@ -403,12 +497,25 @@ int main(int argc, char **argv)
         sql_check(db, sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL), "commit");
         fts_index_sec += now_sec() - a;
     }
+#ifdef ND_HAVE_XAPIAN
+    if (xw) {
+        a = now_sec();
+        if (xd_commit(xw, xerr, sizeof xerr))
+            die("%s", xerr);
+        xd_close(xw);
+        xap_index_sec += now_sec() - a;
+    }
+#endif
     fprintf(stderr, "eval: %s: %llu articles (%llu bad lines skipped) read in %.1f s; "
                     "newsdex indexing %.1f s",
             collection, (unsigned long long)docs, (unsigned long long)bad, now_sec() - t0,
             nd_index_sec);
     if (use_fts5)
         fprintf(stderr, ", FTS5 indexing %.1f s", fts_index_sec);
+#ifdef ND_HAVE_XAPIAN
+    if (use_xapian)
+        fprintf(stderr, ", Xapian indexing %.1f s", xap_index_sec);
+#endif
     fprintf(stderr, "\n");
 
     if (header) {
@@ -550,6 +657,61 @@ int main(int argc, char **argv)
             free(fts_ids[i]);
         free(fts_ids);
     }
+
+#ifdef ND_HAVE_XAPIAN
+    if (use_xapian) {
+        xd_db *xr;
+        if (xd_open_reader(&xr, xdir, bm25.k1, bm25.b, xerr, sizeof xerr))
+            die("%s", xerr);
+        run = NULL;
+        if (run_prefix) {
+            snprintf(path, sizeof path, "%s.xapian.run", run_prefix);
+            run = fopen(path, "w");
+            if (!run)
+                die("cannot write %s", path);
+        }
+        totals xs = {0};
+        a = now_sec();
+        for (size_t i = 0; i < t.n; i++) {
+            const query *q = &t.q[i];
+            /* the same plain words, as terms joined by OP_OR */
+            char *copy = xstrndup(q->text, strlen(q->text));
+            const char *words[256];
+            size_t nw = 0;
+            for (char *tok = strtok(copy, " "); tok && nw < 256; tok = strtok(NULL, " "))
+                words[nw++] = tok;
+            xap_hits h = {ranked, score, 0};
+            if (nw) {
+                xd_query xq = {XD_OR, words, nw, 0, 0, 0, EV_DEPTH};
+                if (xd_search(xr, &xq, xap_collect, &h, NULL, xerr, sizeof xerr))
+                    fprintf(stderr, "eval: xapian query %s: %s\n", q->qid, xerr);
+            }
+            score_query(&xs, q, ranked, h.n);
+            write_run(run, q->qid, ranked, score, h.n, "xapian");
+            for (size_t k = 0; k < h.n; k++)
+                free((char *)ranked[k]);
+            free(copy);
+        }
+        double xap_query_sec = now_sec() - a;
+        if (run)
+            fclose(run);
+        xd_close(xr);
+        remove_dir(xdir);
+        char xparams[160];
+        snprintf(xparams, sizeof xparams,
+                 "BM25Weight(k1=%g, k2=0, k3=1, b=%g, min_normlen=0), %s, no stemming",
+                 bm25.k1, bm25.b,
+                 concat ? "title+body as one field" : "title wdf×2 pooled with body");
+        if (!concat && bm25.title_weight != 2.0)
+            snprintf(xparams, sizeof xparams,
+                     "BM25Weight(k1=%g, k2=0, k3=1, b=%g, min_normlen=0), title wdf×%g pooled "
+                     "with body, no stemming",
+                     bm25.k1, bm25.b, bm25.title_weight < 1 ? 1 : floor(bm25.title_weight + 0.5));
+        print_row(collection, "Xapian", xparams, &xs);
+        fprintf(stderr, "eval: xapian: %zu queries in %.2f s (%zu evaluated, %zu without results)\n",
+                t.n, xap_query_sec, xs.queries, xs.empty);
+    }
+#endif
 
     for (size_t i = 0; i < t.n; i++) {
         for (size_t k = 0; k < t.q[i].nj; k++)

@@ -398,7 +398,7 @@ static int read_segment_rows(checker *c, sqlite3 *db, manifest *m, int state_ok)
             cat_problem(c, ND_CHECK_ERROR, "more than %d segment rows", MAX_CATALOG_ROWS);
             break;
         }
-        int64_t num, docs, del;
+        int64_t num = 0, docs = 0, del = 0;
         if (!int_col(c, st, 0, "segments.number", 1, INT64_MAX, &num))
             continue;
         if ((c->n_named & (c->n_named - 1)) == 0) { /* 0, 1, 2, 4, ...: grow */
