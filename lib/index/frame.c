@@ -32,9 +32,10 @@ int fout_open(fout *f, const char *path, const char magic[4], nd_err *e)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
-    if (strlen(path) >= sizeof f->path)
+    size_t path_len = strlen(path);
+    if (path_len >= sizeof f->path)
         return err_set(e, ND_EINVAL, "path too long: %s", path);
-    strcpy(f->path, path);
+    memcpy(f->path, path, path_len + 1);
     memcpy(f->magic, magic, 4);
     f->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (f->fd < 0)
@@ -134,8 +135,11 @@ int frame_check(const nd_map *m, const char magic[4], const char *name, int skip
     if (blen != m->len - FRAME_HEADER - FRAME_FOOTER)
         return err_set(e, ND_ECORRUPT, "%s: length mismatch (truncated?)", name);
     uint32_t want = ld_u32(ft + 8);
-    if (!skip_crc && crc32_update(0, p, m->len - FRAME_FOOTER) != want)
-        return err_set(e, ND_ECORRUPT, "%s: checksum mismatch", name);
+    if (!skip_crc) {
+        uint32_t got = map_crc32(m, m->len - FRAME_FOOTER);
+        if (got != want)
+            return err_set(e, ND_ECORRUPT, "%s: checksum mismatch", name);
+    }
     *body = p + FRAME_HEADER;
     *body_len = (size_t)blen;
     if (crc)

@@ -60,6 +60,24 @@ int map_open(nd_map *m, const char *path, nd_err *e)
     return ND_OK;
 }
 
+void map_unload(const nd_map *m, size_t off, size_t len)
+{
+    if (m->data && off < m->len)
+        (void)madvise((void *)(m->data + off), ND_MIN(len, m->len - off), MADV_DONTNEED);
+}
+
+uint32_t map_crc32(const nd_map *m, size_t len)
+{
+    const size_t piece = (size_t)8 << 20; /* a multiple of any page size */
+    uint32_t crc = 0;
+    for (size_t off = 0; off < len; off += piece) {
+        size_t n = ND_MIN(piece, len - off);
+        crc = crc32_update(crc, m->data + off, n);
+        map_unload(m, off, n);
+    }
+    return crc;
+}
+
 void map_close(nd_map *m)
 {
     if (m->data)

@@ -65,6 +65,12 @@ int err_set(nd_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+#if defined(__clang_analyzer__)
+/* The same call, spelt so that the static analyzer (which does not look into
+ * err.c) knows the result is `code`; otherwise it follows error returns as if
+ * they could be ND_OK and reports paths that cannot happen. */
+#define err_set(e, code, ...) (err_set((e), (code), __VA_ARGS__), (code))
+#endif
 void err_clear(nd_err *e);
 
 /* ---- le.h-style helpers (inline) -------------------------------------- */
@@ -158,6 +164,14 @@ typedef struct nd_map {
 
 int map_open(nd_map *m, const char *path, nd_err *e);
 void map_close(nd_map *m);
+/* Drops bytes [off, off+len) of the mapping from the process (off a
+ * multiple of the page size; the pages stay in the page cache and fault
+ * back in on the next read), so that after a whole-file pass a reader's
+ * resident memory is what it really uses. */
+void map_unload(const nd_map *m, size_t off, size_t len);
+/* CRC-32 of the first len bytes, unloading each piece once read: peak
+ * resident memory stays at 8 MiB whatever the file size. */
+uint32_t map_crc32(const nd_map *m, size_t len);
 
 /* Writes all n bytes to fd, retrying on EINTR and short writes. */
 int write_all(int fd, const void *p, size_t n, nd_err *e, const char *path);
