@@ -259,6 +259,9 @@ typedef struct eval_opts {
     const char *collection, *run_prefix;
     nd_bm25 bm25;
     int fts5, xapian, header, concat;
+    const char *stem; /* newsdex index setting: a Snowball algorithm, or NULL */
+    int stop;         /* newsdex index setting: Lucene's 33 English stop words */
+    int anserini;     /* the Anserini BM25 baseline: porter, stop words, one field, 0.9/0.4 */
 } eval_opts;
 
 /* One row per option: adding an option is adding a row (and its field). */
@@ -278,6 +281,10 @@ static const opt_def opt_defs[] = {
     OPT("--title-weight", OPT_DOUBLE, bm25.title_weight, "X: newsdex title weight (Xapian: wdf)"),
     OPT("--body-weight", OPT_DOUBLE, bm25.body_weight, "X: newsdex body weight"),
     OPT("--concat", OPT_FLAG, concat, ": title and body as one field"),
+    OPT("--stem", OPT_STRING, stem, "NAME: newsdex stemmer (english, porter, ...; index setting)"),
+    OPT("--stopwords", OPT_FLAG, stop, ": newsdex drops Lucene's 33 English stop words"),
+    OPT("--anserini", OPT_FLAG, anserini,
+        ": Anserini's BM25 set-up: --stem porter --stopwords --concat --k1 0.9 --b 0.4"),
     OPT("--fts5", OPT_FLAG, fts5, ": also SQLite FTS5"),
     OPT("--xapian", OPT_FLAG, xapian, ": also Xapian (when built with it)"),
     OPT("--header", OPT_FLAG, header, ": print the table header first"),
@@ -343,10 +350,15 @@ static void xap_collect(void *ctx, const char *id, size_t id_len, double score)
 
 int main(int argc, char **argv)
 {
-    eval_opts opt = {NULL, NULL, ND_BM25_DEFAULTS, 0, 0, 0, 0};
+    eval_opts opt = {NULL, NULL, ND_BM25_DEFAULTS, 0, 0, 0, 0, NULL, 0, 0};
     const char **pos = xrealloc(NULL, (size_t)argc * sizeof *pos);
     int npos = 0;
     parse_args(argc, argv, &opt, pos, &npos);
+    if (opt.anserini) {
+        opt.stem = "porter";
+        opt.stop = 1;
+        opt.concat = 1; /* k1 0.9, b 0.4 are the defaults; --k1/--b still apply */
+    }
     const char *collection = opt.collection, *run_prefix = opt.run_prefix;
     nd_bm25 bm25 = opt.bm25;
     int use_fts5 = opt.fts5, header = opt.header, concat = opt.concat;
@@ -370,9 +382,13 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         die("cannot create a temporary directory: %s", strerror(errno));
     nd_writer *w;
-    int rc = nd_writer_open(&w, dir, NULL);
+    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+    wo.stemmer = opt.stem;
+    wo.stopwords = opt.stop ? ND_STOPWORDS_EN_LUCENE33 : NULL;
+    char werr[512];
+    int rc = nd_writer_open_err(&w, dir, &wo, werr, sizeof werr);
     if (rc)
-        die("nd_writer_open: %s", nd_strerror(rc));
+        die("nd_writer_open: %s", werr);
 
     sqlite3 *db = NULL;
     sqlite3_stmt *ins = NULL;
@@ -582,12 +598,16 @@ int main(int argc, char **argv)
     nd_search_free(s);
     nd_index_free(ix);
     remove_dir(dir);
-    char params[128];
+    char params[192], analysis[64] = "";
+    if (opt.stem || opt.stop)
+        snprintf(analysis, sizeof analysis, ", %s%s%s", opt.stem ? opt.stem : "",
+                 opt.stem && opt.stop ? " + " : "", opt.stop ? "stop words" : "");
     if (concat)
-        snprintf(params, sizeof params, "k1=%g b=%g, title+body as one field", bm25.k1, bm25.b);
+        snprintf(params, sizeof params, "k1=%g b=%g, title+body as one field%s", bm25.k1, bm25.b,
+                 analysis);
     else
-        snprintf(params, sizeof params, "k1=%g b=%g title×%g body×%g", bm25.k1, bm25.b,
-                 bm25.title_weight, bm25.body_weight);
+        snprintf(params, sizeof params, "k1=%g b=%g title×%g body×%g%s", bm25.k1, bm25.b,
+                 bm25.title_weight, bm25.body_weight, analysis);
     print_row(collection, "newsdex", params, &nd);
     fprintf(stderr, "eval: newsdex: %zu queries in %.2f s (%zu evaluated, %zu without results)\n",
             t.n, nd_query_sec, nd.queries, nd.empty);
