@@ -71,7 +71,7 @@ static void fuzz_bitpack(const uint8_t *data, size_t size)
     if (size < 1)
         return;
     unsigned bits = data[0] % 33u;
-    size_t need = 16u * bits;
+    size_t need = (size_t)16 * bits;
     if (size - 1 < need)
         return;
     uint32_t vals[ND_BLOCK], back[ND_BLOCK];

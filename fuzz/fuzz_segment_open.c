@@ -292,7 +292,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 4096)
         return 0;
     const orig_file *f = &g_files[data[0] % g_nfiles];
-    size_t cap = f->len + 64 * 64;
+    size_t cap = f->len + (size_t)64 * 64;
     uint8_t *buf = malloc(cap);
     FZ_CHECK(buf != NULL);
     if (f->len)

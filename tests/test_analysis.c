@@ -387,7 +387,9 @@ static void test_analysis_random_bytes(void **state)
         size_t n = (size_t)(tu_rand(&seed) % sizeof buf);
         for (size_t i = 0; i < n; i++) {
             uint64_t r = tu_rand(&seed);
-            buf[i] = (r & 3) == 0 ? (char)(r >> 8) : pool[(r >> 8) % (sizeof pool - 1)];
+            buf[i] = pool[(r >> 8) % (sizeof pool - 1)];
+            if ((r & 3) == 0)
+                buf[i] = (char)(r >> 8);
         }
         toks c;
         analyse(a, buf, n, &c);
@@ -460,7 +462,7 @@ static void test_analysis_long_tokens(void **state)
     /* ...and after normalisation: 100 fullwidth letters (300 bytes) fold
      * to 100 ASCII ones, */
     for (int i = 0; i < 100; i++)
-        memcpy(buf + 3 * i, "\uff21", 3);
+        memcpy(buf + (size_t)3 * i, "\uff21", 3);
     analyse(a, buf, 300, &c);
     assert_int_equal(c.n, 1);
     assert_int_equal(c.v[0].len, 100);
@@ -470,7 +472,7 @@ static void test_analysis_long_tokens(void **state)
 
     /* while 128 "É" fold to 256 bytes of "é": too long. 127 fit. */
     for (int i = 0; i < 128; i++)
-        memcpy(buf + 2 * i, "\u00c9", 2);
+        memcpy(buf + (size_t)2 * i, "\u00c9", 2);
     memcpy(buf + 256, " z", 2);
     check(a, buf, 258, (const want[]){WO("z", 1, 257, 258)}, 1);
     memcpy(buf + 254, " z", 2);
@@ -531,7 +533,7 @@ static void test_analysis_long_text(void **state)
     /* 67 bytes, so copies straddle the piece boundaries at varying places. */
     static const char unit[] = "The CEO's plan: COVID-19 cases rose 3.14% in Z\u00fcrich, "
                                "\u5317\u4eac says.\n";
-    const size_t ulen = sizeof unit - 1, copies = 5 * 1000 * 1000 / ulen + 1;
+    const size_t ulen = sizeof unit - 1, copies = (size_t)5 * 1000 * 1000 / ulen + 1;
     const size_t len = copies * ulen;
     char *text = malloc(len);
     assert_non_null(text);
@@ -577,7 +579,7 @@ static void test_analysis_long_text_without_spaces(void **state)
     /* No whitespace at all: pieces end at a UTF-8 character boundary (here
      * inside "café", between "caf" and "é"), never inside a character. */
     static const char unit[] = "caf\u00e9-";
-    const size_t ulen = sizeof unit - 1, copies = 2500 * 1000 / ulen;
+    const size_t ulen = sizeof unit - 1, copies = (size_t)2500 * 1000 / ulen;
     const size_t len = copies * ulen;
     char *text = malloc(len);
     assert_non_null(text);

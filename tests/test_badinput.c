@@ -803,7 +803,7 @@ static void test_badinput_truncated_gzip(void **state)
 {
     world *wd = *state;
     /* 2,000 articles, gzip'd, cut in the middle */
-    size_t cap = 2000 * 64, n = 0;
+    size_t cap = (size_t)2000 * 64, n = 0;
     char *text = malloc(cap);
     assert_non_null(text);
     for (int i = 0; i < 2000; i++)
@@ -1336,7 +1336,7 @@ static void test_badinput_query_many_terms(void **state)
     assert_int_equal(qtotal(f.s, q), 0);
     free(q);
     q = repeat("ab ", 1024, "prices");
-    expect_query_error(f.s, q, ND_ELIMIT, 3 * 1024, "too many words");
+    expect_query_error(f.s, q, ND_ELIMIT, 3L * 1024, "too many words");
     free(q);
     /* phrase words count too */
     q = repeat("ab ", 1025, "\"");

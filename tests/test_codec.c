@@ -36,6 +36,7 @@ static void guard_init(guard *g, size_t min_cap)
     if (g->cap == 0)
         g->cap = pg;
     g->maplen = g->cap + pg;
+    /* cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS wants fd -1 */
     g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(g->map != MAP_FAILED);
     assert_int_equal(mprotect(g->map + g->cap, pg, PROT_NONE), 0);
@@ -66,7 +67,7 @@ static uint32_t low_mask(unsigned bits)
  * lane bit b is bit b % 32 of word b / 32, stored at u32 index 4*w + l. */
 static void reference_pack(uint8_t *out, const uint32_t *in, unsigned bits)
 {
-    memset(out, 0, 16 * bits);
+    memset(out, 0, (size_t)16 * bits);
     for (unsigned i = 0; i < ND_BLOCK; i++) {
         unsigned l = i % 4, j = i / 4;
         for (unsigned k = 0; k < bits; k++) {
@@ -358,7 +359,7 @@ static void test_codec_bitpack_round_trip_random(void **state)
 {
     (void)state;
     guard g;
-    guard_init(&g, 16 * 32);
+    guard_init(&g, (size_t)16 * 32);
     uint64_t seed = 0x5eed0002;
     uint32_t in[ND_BLOCK];
     for (unsigned bits = 0; bits <= 32; bits++) {
@@ -375,7 +376,7 @@ static void test_codec_bitpack_round_trip_max(void **state)
 {
     (void)state;
     guard g;
-    guard_init(&g, 16 * 32);
+    guard_init(&g, (size_t)16 * 32);
     uint32_t in[ND_BLOCK];
     for (unsigned bits = 0; bits <= 32; bits++) {
         for (int i = 0; i < ND_BLOCK; i++)
@@ -481,6 +482,9 @@ enum fill { FILL_UNIFORM, FILL_MIXED, FILL_MAX, FILL_ZERO };
 
 static void fill_values(uint32_t *v, size_t n, enum fill f, uint64_t *seed)
 {
+    uint64_t no_seed = 0; /* FILL_MAX and FILL_ZERO take a NULL seed */
+    if (!seed)
+        seed = &no_seed;
     uint32_t mask = 0;
     for (size_t i = 0; i < n; i++) {
         switch (f) {
@@ -608,7 +612,7 @@ static void test_codec_seq_bound(void **state)
      * tail varints can take more room than one 32-bit block.) */
     uint64_t seed = 0x5eed0004;
     uint32_t v[3 * ND_BLOCK];
-    for (size_t n = 0; n <= 3 * ND_BLOCK; n++) {
+    for (size_t n = 0; n <= (size_t)3 * ND_BLOCK; n++) {
         fill_values(v, n, FILL_MAX, NULL);
         uint8_t enc[3 * 513 + 127 * 5];
         assert_true(seq_bound(n) <= sizeof enc);

@@ -484,7 +484,7 @@ static void crash_child(const char *dir, const char *log, unsigned seed)
             if (nd_writer_add(w, &d))
                 _exit(5);
         }
-        if ((rc = nd_writer_commit(w)))
+        if (nd_writer_commit(w))
             _exit(6);
         if (k % 7 == 6 && nd_writer_merge(w, 2))
             _exit(7);

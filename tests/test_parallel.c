@@ -184,8 +184,9 @@ static char **seg_files(const char *dir, size_t *n)
     while ((de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, "seg-", 4) != 0)
             continue;
-        v = realloc(v, (*n + 2) * sizeof *v);
-        assert_non_null(v);
+        char **grown = realloc(v, (*n + 2) * sizeof *v);
+        assert_non_null(grown);
+        v = grown;
         v[(*n)++] = strdup(de->d_name);
     }
     closedir(d);

@@ -219,9 +219,9 @@ static void load_corpus(uint64_t *seed)
         /* a url made of a section and a few title words */
         char url[512];
         int k = snprintf(url, sizeof url, "https://news.example.com/%s/", SECTIONS[r % 4]);
-        for (size_t c = 0; c < doc.title_len && k < 200; c++) {
+        for (size_t c = 0; doc.title && c < doc.title_len && k < 200; c++) {
             char ch = doc.title[c];
-            url[k++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ? ch : '-';
+            url[k++] = (char)((ch >= 'A' && ch <= 'Z') ? ch + 32 : (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ? ch : '-');
         }
         url[k] = 0;
         d->text[F_URL] = (r >> 8) % 10 ? dup_n(url, strlen(url)) : NULL;
@@ -764,7 +764,7 @@ static qn *gen_leaf(gen *g)
         if (f < 0)
             goto keyword;
         uint32_t want = 2 + rnd(g, 2), n = 0;
-        int prox = rnd(g, 2);
+        int prox = (int)rnd(g, 2);
         x->slop = prox ? rnd(g, 5) : 0;
         /* consecutive tokens for a phrase; tokens a little apart for a window */
         for (uint32_t i = k; i < C.d[d].nt[f] && n < want; i += prox ? 1 + rnd(g, 2) : 1) {
@@ -980,7 +980,7 @@ static void check_facets(const nd_hits *h, const uint8_t *m, uint64_t total, con
             char k[32];
             snprintf(k, sizeof k, "%.*s", (int)kl, key);
             assert_true(strcmp(prev, k) < 0);
-            strcpy(prev, k);
+            memcpy(prev, k, sizeof prev);
             for (int i = 0; i < N_DOCS; i++) {
                 if (!m[i] || C.d[i].date == ND_NO_DATE)
                     continue;
@@ -1232,18 +1232,19 @@ static double seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static char *repeat(const char *unit, size_t times, const char *pre, const char *post)
 {
-    size_t u = strlen(unit), n = strlen(pre) + u * times + strlen(post);
-    char *s = malloc(n + 1), *p = s;
-    strcpy(p, pre);
-    p += strlen(pre);
+    size_t u = strlen(unit), lpre = strlen(pre), lpost = strlen(post);
+    char *s = malloc(lpre + u * times + lpost + 1), *p = s;
+    assert_non_null(s);
+    memcpy(p, pre, lpre);
+    p += lpre;
     for (size_t i = 0; i < times; i++, p += u)
         memcpy(p, unit, u);
-    strcpy(p, post);
+    memcpy(p, post, lpost + 1);
     return s;
 }
 

@@ -270,7 +270,7 @@ static void test_querydoc_cli_options(void **state)
             snprintf(d, sizeof d, "%.20s", p + 8);
             if (n)
                 assert_true(o == 0 ? strcmp(d, prev) <= 0 : strcmp(d, prev) >= 0);
-            strcpy(prev, d);
+            memcpy(prev, d, sizeof prev);
         }
         assert_int_equal(n, 20);
         free(out);

@@ -227,7 +227,7 @@ static void test_search_errors(void **state)
     char *big = malloc(n + 1);
     assert_non_null(big);
     for (size_t i = 0; i < n; i++)
-        big[i] = i % 6 == 5 ? ' ' : 'a' + (char)(i % 5);
+        big[i] = (char)(i % 6 == 5 ? ' ' : 'a' + i % 5);
     big[n] = 0;
     assert_int_equal(nd_search_run(f->s, &h, big, 10, NULL), ND_ELIMIT);
     /* 10,000 terms within the byte limit: also a clear limit error */

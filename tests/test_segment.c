@@ -66,6 +66,7 @@ static void fence_reserve(fence *f, size_t min_cap)
     if (f->cap == 0)
         f->cap = pg;
     f->maplen = f->cap + pg;
+    /* cppcheck-suppress invalidFunctionArg ; MAP_ANONYMOUS wants fd -1 */
     f->map = mmap(NULL, f->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(f->map != MAP_FAILED);
     assert_int_equal(mprotect(f->map + f->cap, pg, PROT_NONE), 0);
@@ -532,7 +533,8 @@ static void brute_build(brute *bf, nd_analyzer *an, const corpus *c)
     buf_free(&kw);
     for (size_t i = 0; i < bf->n_occ; i++)
         bf->occ[i].key = bf->keys.data + bf->occ[i].key_off;
-    qsort(bf->occ, bf->n_occ, sizeof *bf->occ, cmp_occ);
+    if (bf->n_occ)
+        qsort(bf->occ, bf->n_occ, sizeof *bf->occ, cmp_occ);
     bf->pos = malloc((bf->n_occ + 1) * sizeof *bf->pos);
     bf->posts = malloc((bf->n_occ + 1) * sizeof *bf->posts);
     bf->terms = malloc((bf->n_occ + 1) * sizeof *bf->terms);

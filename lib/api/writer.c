@@ -91,12 +91,17 @@ static int requested_settings(nd_writer *w, const char *stemmer, const char *sto
                               analysis_settings *s)
 {
     memset(s, 0, sizeof *s);
-    if (stemmer && strlen(stemmer) >= sizeof s->stemmer)
+    size_t stem_len = stemmer ? strlen(stemmer) : 0;
+    size_t stop_len = stopwords ? strlen(stopwords) : 0;
+    if (stem_len >= sizeof s->stemmer)
         return err_set(&w->err, ND_EINVAL, "unknown stemmer '%.64s'", stemmer);
-    if (stopwords && strlen(stopwords) >= sizeof s->stopwords)
+    if (stop_len >= sizeof s->stopwords)
         return err_set(&w->err, ND_EINVAL, "unknown stop list '%.64s'", stopwords);
-    strcpy(s->stemmer, stemmer ? stemmer : "");
-    strcpy(s->stopwords, stopwords ? stopwords : "");
+    /* s is zeroed, so the copies stay terminated */
+    if (stem_len)
+        memcpy(s->stemmer, stemmer, stem_len);
+    if (stop_len)
+        memcpy(s->stopwords, stopwords, stop_len);
     return analysis_settings_check(s, &w->err);
 }
 
@@ -146,14 +151,15 @@ int nd_writer_open_err(nd_writer **out, const char *dir, const nd_writer_opts *o
         return ND_ENOMEM;
     w->lock_fd = -1;
     int rc = ND_EINVAL;
-    if (strlen(dir) >= sizeof w->dir - 64) {
+    size_t dir_len = strlen(dir);
+    if (dir_len >= sizeof w->dir - 64) {
         err_set(&w->err, rc, "directory name too long");
         goto fail;
     }
     analysis_settings want;
     if ((rc = requested_settings(w, stemmer, stopwords, &want)))
         goto fail;
-    strcpy(w->dir, dir);
+    memcpy(w->dir, dir, dir_len + 1);
     w->ram_budget = opts && opts->ram_budget ? opts->ram_budget : DEFAULT_RAM_BUDGET;
     w->merge_factor = opts && opts->merge_factor ? opts->merge_factor : DEFAULT_MERGE_FACTOR;
     w->threads = opts && opts->threads > 1 ? opts->threads : 1;

@@ -52,7 +52,7 @@ void bitpack128_pack(uint8_t *out, const uint32_t in[ND_BLOCK], unsigned bits)
     if (bits == 0 || bits > 32)
         return;
     uint32_t words[ND_BLOCK]; /* row-major: word w of lane l at 4*w + l */
-    memset(words, 0, 4 * bits * sizeof words[0]);
+    memset(words, 0, (size_t)4 * bits * sizeof words[0]);
     const uint32_t mask = LOW_MASK(bits);
     for (unsigned l = 0; l < 4; l++) {
         unsigned pos = 0; /* bit offset within the lane */
@@ -65,7 +65,7 @@ void bitpack128_pack(uint8_t *out, const uint32_t in[ND_BLOCK], unsigned bits)
         }
     }
     for (unsigned k = 0; k < 4 * bits; k++)
-        st_u32(out + 4 * k, words[k]);
+        st_u32(out + (size_t)4 * k, words[k]);
 }
 
 /* Loads one row: the four little-endian lane words at p (16 bytes, any
@@ -93,8 +93,8 @@ static inline void load_row(uint32_t v[4], const uint8_t *p)
     do {                                                                                           \
         enum { W_ = (j) * (B) / 32, S_ = (j) * (B) % 32, SPLIT_ = S_ + (B) > 32 };                 \
         uint32_t lo_[4], hi_[4];                                                                   \
-        load_row(lo_, in + 16 * W_);                                                               \
-        load_row(hi_, in + 16 * (W_ + SPLIT_));                                                    \
+        load_row(lo_, in + (size_t)16 * W_);                                                       \
+        load_row(hi_, in + (size_t)16 * (W_ + SPLIT_));                                            \
         for (int l_ = 0; l_ < 4; l_++) {                                                           \
             uint32_t x_ = lo_[l_] >> S_;                                                           \
             if (SPLIT_)                                                                            \

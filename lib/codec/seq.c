@@ -37,7 +37,7 @@ size_t seq_encode(uint8_t *out, const uint32_t *in, size_t n)
         unsigned bits = bits_needed(in + i, ND_BLOCK);
         *o++ = (uint8_t)bits;
         bitpack128_pack(o, in + i, bits);
-        o += 16 * bits;
+        o += (size_t)16 * bits;
     }
     for (; i < n; i++)
         o += varint_put(o, in[i]);
@@ -55,7 +55,7 @@ int seq_decode(uint32_t *out, size_t n, const uint8_t **p, const uint8_t *end)
         if (bits > 32 || (size_t)(end - s) < 16 * (size_t)bits)
             return -1;
         bitpack128_unpack(out + i, s, bits);
-        s += 16 * bits;
+        s += (size_t)16 * bits;
     }
     for (; i < n; i++) {
         if (varint_get32(&s, end, &out[i]) != 0)

@@ -90,6 +90,7 @@ static int db_open(sqlite3 **db, const char *dir, int create, nd_err *e)
     }
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
     char uri[3 * sizeof path + 32];
+    const char *name = path;
     if (!create && readonly_dir(dir, path)) {
         /* SQLite cannot create the -wal and -shm files a WAL database is
          * read through; with no -wal file the database file alone holds the
@@ -100,8 +101,9 @@ static int db_open(sqlite3 **db, const char *dir, int create, nd_err *e)
                                   isalnum(*c) || strchr("/._-~", *c) ? "%c" : "%%%02X", *c);
         snprintf(uri + n, sizeof uri - n, "?immutable=1");
         flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+        name = uri;
     }
-    if (sqlite3_open_v2(flags & SQLITE_OPEN_URI ? uri : path, db, flags, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(name, db, flags, NULL) != SQLITE_OK) {
         int rc = *db ? db_error(e, *db, "open") : err_set(e, ND_ENOMEM, "out of memory");
         sqlite3_close(*db);
         *db = NULL;
@@ -158,11 +160,12 @@ static int setting_value(char *dst, const char *key, const char *v, nd_err *e)
         known = !*v || stemmer_known(v);
     else
         stoplist_find(v, &known);
-    if (!known || strlen(v) >= ND_SETTING_BYTES)
+    size_t len = strlen(v);
+    if (!known || len >= ND_SETTING_BYTES)
         return err_set(e, ND_EVERSION,
                        "%s: the index uses %s '%.64s', which this library does not have",
                        CATALOG_NAME, key, v);
-    strcpy(dst, v);
+    memcpy(dst, v, len + 1);
     return ND_OK;
 }
 

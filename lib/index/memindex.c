@@ -61,11 +61,12 @@ int memindex_open(memindex **out, const char *dir, uint64_t number, nd_err *e)
     memindex *mi = calloc(1, sizeof *mi);
     if (!mi)
         return err_set(e, ND_ENOMEM, "out of memory");
-    if (strlen(dir) >= sizeof mi->dir) {
+    size_t dir_len = strlen(dir);
+    if (dir_len >= sizeof mi->dir) {
         free(mi);
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
     }
-    strcpy(mi->dir, dir);
+    memcpy(mi->dir, dir, dir_len + 1);
     mi->number = number;
     mi->n_slots = 1u << 12; /* grows with the vocabulary */
     mi->slots = calloc(mi->n_slots, sizeof *mi->slots);
@@ -185,7 +186,7 @@ static inline void post_varint(mterm *m, uint64_t v)
 static int post_add(memindex *mi, mterm *m, uint32_t doc, const uint64_t *occ, uint32_t tf,
                     int with_pos)
 {
-    size_t need = 2 * ND_VARINT_MAX + (with_pos ? (size_t)tf * 5 : 0);
+    size_t need = (size_t)2 * ND_VARINT_MAX + (with_pos ? (size_t)tf * 5 : 0);
     int rc = post_reserve(mi, m, need);
     if (rc)
         return rc;

@@ -93,10 +93,10 @@ static int unpack(pcursor *c, const uint8_t **p, const uint8_t *end, uint32_t *o
         return bad(c, e, "truncated block");
     unsigned bits = **p;
     (*p)++;
-    if (bits > 32 || (size_t)(end - *p) < 16u * bits)
+    if (bits > 32 || (size_t)(end - *p) < (size_t)16 * bits)
         return bad(c, e, "bad block width");
     bitpack128_unpack(out, *p, bits);
-    *p += 16u * bits;
+    *p += (size_t)16 * bits;
     return ND_OK;
 }
 

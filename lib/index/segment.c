@@ -45,7 +45,7 @@ static int open_columns(segment *s, nd_err *e)
     if ((uint64_t)n != head + (uint64_t)s->docs * (4 * N_TEXT_FIELDS + 8))
         return CORRUPT(s, 3, "size does not match %u documents", s->docs);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
-        s->sum_len[f] = ld_u64(p + 8 + 8 * f);
+        s->sum_len[f] = ld_u64(p + 8 + (size_t)8 * f);
     s->lens = p + head;
     s->dates = s->lens + (size_t)s->docs * 4 * N_TEXT_FIELDS;
     return ND_OK;

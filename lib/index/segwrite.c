@@ -250,13 +250,13 @@ static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *doc
             }
             unsigned bits = bits_needed(vals, n);
             bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, 16 * bits))
+            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, (size_t)16 * bits))
                 return err_set(e, ND_ENOMEM, "out of memory writing postings");
             for (uint32_t i = 0; i < n; i++)
                 vals[i] = tfs[lo + i] - 1;
             bits = bits_needed(vals, n);
             bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, 16 * bits))
+            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, (size_t)16 * bits))
                 return err_set(e, ND_ENOMEM, "out of memory writing postings");
         } else {
             for (uint32_t i = 0; i < n; i++) {
@@ -381,7 +381,7 @@ static int write_tail(segwriter *w, nd_err *e)
     st_u32(h, c->docs);
     st_u32(h + 4, N_TEXT_FIELDS);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
-        st_u64(h + 8 + 8 * f, c->sum_len[f]);
+        st_u64(h + 8 + (size_t)8 * f, c->sum_len[f]);
     rc = fout_write(col, h, sizeof h, e);
     if (c->docs == 0)
         return rc;

@@ -77,13 +77,14 @@ static int open_once(nd_index *ix, const char *dir, int skip_crc, const nd_index
 int snapshot_open(nd_index *ix, const char *dir, int skip_crc, const nd_index *prev, nd_err *e)
 {
     memset(ix, 0, sizeof *ix);
-    if (strlen(dir) >= sizeof ix->dir)
+    size_t dir_len = strlen(dir);
+    if (dir_len >= sizeof ix->dir)
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
     int rc = ND_OK;
     for (int attempt = 0; attempt < OPEN_RETRIES; attempt++) {
         uint64_t read = 0, now = 0;
         memset(ix, 0, sizeof *ix);
-        strcpy(ix->dir, dir);
+        memcpy(ix->dir, dir, dir_len + 1);
         rc = open_once(ix, dir, skip_crc, prev, &read, e);
         if (rc == ND_OK || rc == ND_ENOMEM || rc == ND_ENOTFOUND || read == 0)
             return rc;

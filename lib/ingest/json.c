@@ -547,7 +547,7 @@ static void quote_value(char *buf, size_t n, const uint8_t *v, size_t len)
         cut = 1;
     }
     for (i = 0; i < k && i + 4 < n; i++)
-        buf[i] = v[i] < 0x20 || v[i] == 0x7F ? '?' : (char)v[i];
+        buf[i] = (char)(v[i] < 0x20 || v[i] == 0x7F ? '?' : v[i]);
     if (cut && i + 4 <= n) {
         memcpy(buf + i, "...", 3);
         i += 3;

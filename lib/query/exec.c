@@ -320,8 +320,8 @@ static int prepare(ectx *c, int32_t n, unsigned depth)
     case QN_TERM:
     case QN_PHRASE:
         for (int f = 0; f < nf; f++)
-            for (uint32_t t = x->term; t < x->term + x->n_terms; t++) {
-                uint32_t s = 0;
+            for (uint32_t i = 0; i < x->n_terms; i++) {
+                uint32_t t = x->term + i, s = 0;
                 if ((rc = new_slot(c, fields[f], query_term_text(q, t), q->terms[t].len, &s)) ||
                     (rc = slot_lookup(c, s)))
                     return rc;

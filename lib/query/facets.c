@@ -333,10 +333,9 @@ static int finish_dates(facets *f, nd_err *e)
             int64_t day = d[i].day < INT64_MIN / SECS_PER_DAY ? INT64_MIN / SECS_PER_DAY : d[i].day;
             size_t len = nd_date_format(key, sizeof key, day * SECS_PER_DAY);
             len = len > LEVELS[l].cut ? len - LEVELS[l].cut : len;
-            bucket *b = f->nb[LEVELS[l].kind] ? &f->b[LEVELS[l].kind][f->nb[LEVELS[l].kind] - 1]
-                                               : NULL;
-            if (b && len == prev_len && memcmp(key, prev, len) == 0) {
-                b->count += d[i].count;
+            size_t nb = f->nb[LEVELS[l].kind];
+            if (nb && len == prev_len && memcmp(key, prev, len) == 0) {
+                f->b[LEVELS[l].kind][nb - 1].count += d[i].count; /* the last bucket's key */
                 continue;
             }
             memcpy(prev, key, len);

@@ -20,6 +20,7 @@
  * becomes one clause with a boost. Depth, words and length are bounded
  * (query.h), so no input can exhaust the stack or the time.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,7 @@ static int group_finish(parser *p, int32_t g, int is_or)
     }
     for (int32_t c = q->nodes[g].kid; c >= 0; c = q->nodes[c].next)
         k[m++] = c;
+    assert(m == n); /* n_kids counts the kids' chain */
     for (uint32_t i = 0; is_or && i < n; i++) {
         ored[i] = is_filter_should(q, k[i]) &&
                   (q->nodes[k[i]].or_link || (i + 1 < n && q->nodes[k[i + 1]].or_link));
@@ -619,7 +621,7 @@ static int parse_group(parser *p, int32_t *out)
         return perr(p, ND_ESYNTAX, off, "'(' is never closed");
     if (p->s[p->i] == ')')
         return perr(p, ND_ESYNTAX, off, "nothing between '(' and ')'");
-    operand x;
+    operand x = {-1, MOD_NONE};
     rc = parse_or(p, &x);
     if (rc)
         return rc;
@@ -716,7 +718,7 @@ static int parse_unary(parser *p, operand *out)
 static int parse_and(parser *p, operand *out)
 {
     level lv = {{-1, 0}, -1, 0, p->i};
-    operand x;
+    operand x = {-1, MOD_NONE};
     int rc = parse_unary(p, &x);
     if (rc)
         return rc;
@@ -743,7 +745,7 @@ static int parse_and(parser *p, operand *out)
 static int parse_or(parser *p, operand *out)
 {
     level lv = {{-1, 0}, -1, 1, p->i};
-    operand x;
+    operand x = {-1, MOD_NONE};
     int rc = parse_and(p, &x);
     if (rc)
         return rc;
