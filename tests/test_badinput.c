@@ -55,20 +55,6 @@
 #define BASE_DOCS 3
 static const char *const BASE_IDS[BASE_DOCS] = {"base-1", "base-2", "base-3"};
 
-static nd_doc mkdoc(const char *id, const char *title, const char *body)
-{
-    nd_doc d;
-    memset(&d, 0, sizeof d);
-    d.id = id;
-    d.id_len = strlen(id);
-    d.title = title;
-    d.title_len = title ? strlen(title) : 0;
-    d.body = body;
-    d.body_len = body ? strlen(body) : 0;
-    d.date = ND_NO_DATE;
-    return d;
-}
-
 /* A fresh temporary directory with a committed index at DIR/ix. */
 typedef struct world {
     char *tmp;
@@ -83,7 +69,7 @@ static void make_base(const char *dir)
                                      "keepsake gold prices fell",
                                      "keepsake harbour strike ended"};
     for (int i = 0; i < BASE_DOCS; i++) {
-        nd_doc d = mkdoc(BASE_IDS[i], "Base article", bodies[i]);
+        nd_doc d = tu_doc(BASE_IDS[i], "Base article", bodies[i]);
         d.source = "Wire";
         d.source_len = 4;
         d.date = 1552521600 + (int64_t)i * 86400; /* 2019-03-14 .. 16 */
@@ -303,7 +289,7 @@ static void test_badinput_invalid_utf8(void **state)
     const char title[] = "bad \xff\xfe title";
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("raw-utf8", title,
+    nd_doc d = tu_doc("raw-utf8", title,
                      "left\xed\xa0\x80" "right mid\xc0\xaf" "dle \xf4\x90\x80\x80");
     ASSERT_OK(nd_writer_add(w, &d), w);
     ASSERT_OK(nd_writer_commit(w), w);
@@ -354,7 +340,7 @@ static void test_badinput_nul_bytes(void **state)
      * like another, stored as given and not a word. */
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("nul-doc", NULL, NULL);
+    nd_doc d = tu_doc("nul-doc", NULL, NULL);
     d.title = "nul\0title";
     d.title_len = 9;
     d.body = "before\0after";
@@ -458,7 +444,7 @@ static void test_badinput_article_100mb(void **state)
     double t0 = now_s();
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("huge", "A huge article", NULL);
+    nd_doc d = tu_doc("huge", "A huge article", NULL);
     d.body = body;
     d.body_len = BIG_ARTICLE;
     ASSERT_OK(nd_writer_add(w, &d), w);
@@ -501,7 +487,7 @@ static void test_badinput_token_1mb(void **state)
     tk += (size_t)sprintf(title + tk, " backword");
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("tok", NULL, NULL);
+    nd_doc d = tu_doc("tok", NULL, NULL);
     d.body = body;
     d.body_len = k;
     d.title = title;
@@ -510,7 +496,7 @@ static void test_badinput_token_1mb(void **state)
     d.source_len = tok;
     ASSERT_OK(nd_writer_add(w, &d), w);
     /* as an id it is refused */
-    nd_doc bad = mkdoc("x", NULL, NULL);
+    nd_doc bad = tu_doc("x", NULL, NULL);
     bad.id = body + 10;
     bad.id_len = tok;
     assert_int_equal(nd_writer_add(w, &bad), ND_EINVAL);
@@ -563,7 +549,7 @@ static void test_badinput_million_terms(void **state)
     double t0 = now_s();
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("million", "many words", NULL);
+    nd_doc d = tu_doc("million", "many words", NULL);
     d.body = body;
     d.body_len = k;
     ASSERT_OK(nd_writer_add(w, &d), w);
@@ -596,19 +582,19 @@ static void test_badinput_empty_title_and_body(void **state)
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
     /* Only the id is required: absent, and present but empty, are the same. */
-    nd_doc d = mkdoc("empty-1", NULL, NULL);
+    nd_doc d = tu_doc("empty-1", NULL, NULL);
     ASSERT_OK(nd_writer_add(w, &d), w);
-    d = mkdoc("empty-2", "", "");
+    d = tu_doc("empty-2", "", "");
     ASSERT_OK(nd_writer_add(w, &d), w);
     const char *j3 = "{\"id\":\"empty-3\",\"title\":\"\",\"body\":\"\"}";
     const char *j4 = "{\"id\":\"empty-4\",\"title\":null,\"body\":null}";
     ASSERT_OK(nd_writer_add_json(w, j3, strlen(j3)), w);
     ASSERT_OK(nd_writer_add_json(w, j4, strlen(j4)), w);
     /* only punctuation: no words either */
-    d = mkdoc("empty-5", "...", " ,;: -- !! ");
+    d = tu_doc("empty-5", "...", " ,;: -- !! ");
     ASSERT_OK(nd_writer_add(w, &d), w);
     /* a length without text is refused */
-    d = mkdoc("empty-6", NULL, NULL);
+    d = tu_doc("empty-6", NULL, NULL);
     d.body_len = 5;
     assert_int_equal(nd_writer_add(w, &d), ND_EINVAL);
     assert_non_null(strstr(nd_writer_errmsg(w), "a field has a length but no text"));
@@ -693,7 +679,7 @@ static void test_badinput_missing_or_duplicate_ids(void **state)
     /* through the API: no id, an empty id, an id of 256 bytes */
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, wd->ix, NULL), ND_OK);
-    nd_doc d = mkdoc("x", "t", "b");
+    nd_doc d = tu_doc("x", "t", "b");
     d.id = NULL;
     d.id_len = 0;
     assert_int_equal(nd_writer_add(w, &d), ND_EINVAL);
@@ -707,7 +693,7 @@ static void test_badinput_missing_or_duplicate_ids(void **state)
     ASSERT_OK(nd_writer_add(w, &d), w);
     assert_int_equal(nd_writer_delete(w, "", 0), ND_EINVAL);
     /* the writer stays usable: put base-2 back */
-    d = mkdoc("base-2", "Base article", "keepsake gold prices fell");
+    d = tu_doc("base-2", "Base article", "keepsake gold prices fell");
     ASSERT_OK(nd_writer_add(w, &d), w);
     ASSERT_OK(nd_writer_commit(w), w);
     nd_writer_free(w);
@@ -745,7 +731,7 @@ static void test_badinput_dates(void **state)
     for (int i = 0; i < 4; i++) {
         char id[16];
         snprintf(id, sizeof id, "ext-%d", i);
-        nd_doc d = mkdoc(id, "extreme date", "timeless");
+        nd_doc d = tu_doc(id, "extreme date", "timeless");
         d.date = extreme[i];
         ASSERT_OK(nd_writer_add(w, &d), w);
     }
@@ -1020,7 +1006,7 @@ static int readonly_checks(const char *ix, const char *fresh)
     nd_writer *w = NULL;
     rc = nd_writer_open(&w, ix, NULL);
     if (rc == ND_OK) {
-        nd_doc d = mkdoc("ro-new", "t", "new words");
+        nd_doc d = tu_doc("ro-new", "t", "new words");
         rc = nd_writer_add(w, &d);
         if (rc == ND_OK)
             rc = nd_writer_commit(w);
@@ -1127,7 +1113,7 @@ static int add_with_fsize_limit(const char *dir, rlim_t limit, int n, char *msg,
             snprintf(id, sizeof id, "full-%d", i);
             snprintf(body, sizeof body, "fulldisk %d %u %u %u", i, i * 2654435761u,
                      i * 40503u, i * 7u);
-            nd_doc d = mkdoc(id, "disk", body);
+            nd_doc d = tu_doc(id, "disk", body);
             rc = nd_writer_add(w, &d);
         }
         if (rc == ND_OK)
@@ -1396,7 +1382,7 @@ static void test_badinput_query_prefix_expansion(void **state)
     size_t k = 0;
     for (int i = 0; i < 9000; i++)
         k += (size_t)sprintf(body + k, "pre%05d ", i);
-    nd_doc d = mkdoc("prefixes", "prefix words", body);
+    nd_doc d = tu_doc("prefixes", "prefix words", body);
     ASSERT_OK(nd_writer_add(w, &d), w);
     ASSERT_OK(nd_writer_commit(w), w);
     nd_writer_free(w);

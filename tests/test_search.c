@@ -32,20 +32,6 @@ static int contains(const char *s, size_t n, const char *needle)
     return 0;
 }
 
-static nd_doc mkdoc(const char *id, const char *title, const char *body)
-{
-    nd_doc d;
-    memset(&d, 0, sizeof d);
-    d.id = id;
-    d.id_len = strlen(id);
-    d.title = title;
-    d.title_len = strlen(title);
-    d.body = body;
-    d.body_len = strlen(body);
-    d.date = ND_NO_DATE;
-    return d;
-}
-
 static void build(fixture *f, const nd_doc *docs, size_t n)
 {
     f->dir = tu_mkdtemp();
@@ -72,9 +58,9 @@ static int setup_small(void **state)
 {
     static fixture f;
     nd_doc docs[3] = {
-        mkdoc("d0", "Oil prices", "Oil prices rise as oil supply falls"),
-        mkdoc("d1", "", "Gold prices"),
-        mkdoc("d2", "Weather", "Sunny day"),
+        tu_doc("d0", "Oil prices", "Oil prices rise as oil supply falls"),
+        tu_doc("d1", "", "Gold prices"),
+        tu_doc("d2", "Weather", "Sunny day"),
     };
     build(&f, docs, 3);
     *state = &f;
@@ -293,7 +279,7 @@ static void test_search_ties_and_pagination(void **state)
     char ids[N][16];
     for (int i = 0; i < N; i++) {
         snprintf(ids[i], sizeof ids[i], "t%03d", i);
-        docs[i] = mkdoc(ids[i], "", i % 3 == 0 ? "harbour strike" : "strike at the harbour");
+        docs[i] = tu_doc(ids[i], "", i % 3 == 0 ? "harbour strike" : "strike at the harbour");
     }
     build(&f, docs, N);
     nd_hits *h;
@@ -337,7 +323,7 @@ static void test_search_snippet_marks(void **state)
         n += (size_t)snprintf(body + n, sizeof body - n, "Filler sentence number %d here. ", i);
     snprintf(body + n, sizeof body - n,
              "Then the Central Bank raised interest rates,\n\n  said the BANK.  More filler.");
-    nd_doc d = mkdoc("s1", "A headline", body);
+    nd_doc d = tu_doc("s1", "A headline", body);
     build(&f, &d, 1);
     nd_hits *h;
     assert_int_equal(nd_search_run(f.s, &h, "bank rates", 10, NULL), ND_OK);
@@ -378,7 +364,7 @@ static void test_search_writer_rejects_bad_articles(void **state)
     /* a second writer on the same directory is refused */
     assert_int_equal(nd_writer_open(&w2, dir, NULL), ND_EBUSY);
     assert_null(w2);
-    nd_doc d = mkdoc("", "t", "b");
+    nd_doc d = tu_doc("", "t", "b");
     assert_int_equal(nd_writer_add(w, &d), ND_EINVAL);
     assert_true(strlen(nd_writer_errmsg(w)) > 0);
     assert_int_equal(nd_writer_add_json(w, "{\"title\": \"x\"}", 14), ND_EINVAL);
@@ -408,10 +394,10 @@ static void test_search_uncommitted_is_invisible(void **state)
     char *dir = tu_mkdtemp();
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, dir, NULL), ND_OK);
-    nd_doc d = mkdoc("a", "first", "committed article");
+    nd_doc d = tu_doc("a", "first", "committed article");
     assert_int_equal(nd_writer_add(w, &d), ND_OK);
     assert_int_equal(nd_writer_commit(w), ND_OK);
-    d = mkdoc("b", "second", "uncommitted article");
+    d = tu_doc("b", "second", "uncommitted article");
     assert_int_equal(nd_writer_add(w, &d), ND_OK);
     nd_writer_free(w); /* discards "b" */
     nd_index *ix;

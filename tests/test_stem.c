@@ -23,28 +23,14 @@
 
 #define GOLDEN_V1 ND_SOURCE_DIR "/tests/data/golden-v1"
 
-static nd_doc mkdoc(const char *id, const char *title, const char *body)
-{
-    nd_doc d;
-    memset(&d, 0, sizeof d);
-    d.id = id;
-    d.id_len = strlen(id);
-    d.title = title;
-    d.title_len = strlen(title);
-    d.body = body;
-    d.body_len = strlen(body);
-    d.date = ND_NO_DATE;
-    return d;
-}
-
 static const nd_doc *corpus(size_t *n)
 {
     static nd_doc docs[5];
-    docs[0] = mkdoc("d1", "Marathon", "She runs every morning before work.");
-    docs[1] = mkdoc("d2", "Central bank", "The Bank of England raised its rates again.");
-    docs[2] = mkdoc("d3", "Economy", "The economy grew; economic figures were strong.");
-    docs[3] = mkdoc("d4", "Prices", "Oil prices were rising all week.");
-    docs[4] = mkdoc("d5", "Bank England", "A bank in England closed.");
+    docs[0] = tu_doc("d1", "Marathon", "She runs every morning before work.");
+    docs[1] = tu_doc("d2", "Central bank", "The Bank of England raised its rates again.");
+    docs[2] = tu_doc("d3", "Economy", "The economy grew; economic figures were strong.");
+    docs[3] = tu_doc("d4", "Prices", "Oil prices were rising all week.");
+    docs[4] = tu_doc("d5", "Bank England", "A bank in England closed.");
     docs[4].source = "Running Times";
     docs[4].source_len = strlen(docs[4].source);
     *n = 5;
@@ -348,7 +334,7 @@ static void test_settings_survive_reopen(void **state)
     v1.stemmer = "not read";
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, dir, &v1), ND_OK);
-    nd_doc d = mkdoc("d6", "Jumping", "The horses jumped the fences.");
+    nd_doc d = tu_doc("d6", "Jumping", "The horses jumped the fences.");
     assert_int_equal(nd_writer_add(w, &d), ND_OK);
     assert_int_equal(nd_writer_commit(w), ND_OK);
     nd_writer_free(w);

@@ -100,3 +100,17 @@ uint64_t tu_rand(uint64_t *s)
     *s = x;
     return x * 0x2545F4914F6CDD1DULL;
 }
+
+nd_doc tu_doc(const char *id, const char *title, const char *body)
+{
+    nd_doc d;
+    memset(&d, 0, sizeof d);
+    d.id = id;
+    d.id_len = strlen(id);
+    d.title = title;
+    d.title_len = title ? strlen(title) : 0;
+    d.body = body;
+    d.body_len = body ? strlen(body) : 0;
+    d.date = ND_NO_DATE;
+    return d;
+}

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "newsdex.h"
+
 /* Creates a fresh empty directory under $TMPDIR (or /tmp); returns a
  * malloc'd path. Fails the test on error. */
 char *tu_mkdtemp(void);
@@ -25,6 +27,10 @@ char *tu_read_file(const char *path, size_t *n);
 int tu_run(const char *cmd, char **out, char **err);
 /* Deterministic PRNG (xorshift64*). */
 uint64_t tu_rand(uint64_t *state);
+
+/* An article with an id, a title and a body (NULL title or body: absent),
+ * no date and nothing else. The strings are borrowed. */
+nd_doc tu_doc(const char *id, const char *title, const char *body);
 
 #if defined(__clang_analyzer__)
 /* A failed cmocka assertion (or fail()) ends the test, inside cmocka where

@@ -272,13 +272,8 @@ int cmd_run(int argc, char **argv)
             else
                 tag = v;
             i++;
-        } else if (strcmp(a, "--k1") == 0 || strcmp(a, "--b") == 0 ||
-                   strcmp(a, "--title-weight") == 0 || strcmp(a, "--body-weight") == 0) {
-            double *dst = strcmp(a, "--k1") == 0   ? &so.bm25.k1
-                          : strcmp(a, "--b") == 0 ? &so.bm25.b
-                          : strcmp(a, "--title-weight") == 0 ? &so.bm25.title_weight
-                                                             : &so.bm25.body_weight;
-            if (!v || parse_double(v, dst))
+        } else if (bm25_option(a) != NULL) {
+            if (!v || parse_double(v, bm25_option_field(a, &so.bm25)))
                 return usage_error("%s needs a number", a);
             i++;
         } else if (a[0] == '-' && a[1] != 0) {
