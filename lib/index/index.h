@@ -77,6 +77,7 @@ int frame_check(const nd_map *m, const char magic[4], const char *name, int skip
 /* ---- catalog.c / manifest.c: the commit record --------------------------- */
 
 #define FILE_KINDS 5
+enum { FILE_TDX, FILE_DOC, FILE_POS, FILE_COL, FILE_STO }; /* indexes of the arrays below */
 extern const char *const seg_exts[FILE_KINDS]; /* tdx doc pos col sto, in that order */
 
 typedef struct seg_meta {

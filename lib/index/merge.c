@@ -22,7 +22,24 @@ typedef struct msrc {
     uint32_t base;   /* new id of the source's document 0 (no deletions) */
     uint32_t *remap; /* old id -> new id or ND_NO_DOC; NULL without deletions */
     term_iter it;
+    size_t released[FILE_KINDS]; /* bytes of each file given back (map_unload) */
 } msrc;
+
+/* Postings and positions are read front to back, term after term: every
+ * 16 MiB, give the pages behind the reader back to the page cache, so that
+ * a merge's resident memory does not grow with its input. */
+#define RELEASE_STEP ((size_t)16 << 20)
+#define RELEASE_ALIGN ((size_t)64 << 10) /* a multiple of every page size in use */
+
+static void release_upto(msrc *s, int kind, uint64_t file_off)
+{
+    const nd_map *mp = &s->seg->map[kind];
+    size_t end = (size_t)file_off - (size_t)file_off % RELEASE_ALIGN;
+    if (end >= s->released[kind] + RELEASE_STEP) {
+        map_unload(mp, s->released[kind], end - s->released[kind]);
+        s->released[kind] = end;
+    }
+}
 
 typedef struct merger {
     msrc *src;
@@ -138,6 +155,9 @@ static int add_postings(merger *m, msrc *s, uint32_t *df, nd_err *e)
         }
     }
     pcursor_close(&c);
+    release_upto(s, FILE_DOC, s->it.ti.doc_off + s->it.ti.doc_len);
+    if (field < N_TEXT_FIELDS)
+        release_upto(s, FILE_POS, s->it.ti.pos_off + s->it.ti.pos_len);
     return rc;
 }
 
@@ -311,6 +331,8 @@ static int copy_stored(merger *m, stowriter *sto, nd_err *e)
             if (!rc)
                 rc = stowriter_add(sto, &sd, e);
         }
+        /* read once, front to back: its pages need not stay in this process */
+        map_unload(&seg->map[FILE_STO], 0, seg->map[FILE_STO].len);
     }
     buf_free(&block);
     return rc;
