@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "newsdex.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Removes the files of a directory (one level: indexes have no subdirectories). */
@@ -113,5 +115,35 @@ static inline unsigned fz_touch(const char *p, size_t n)
             abort();                                                                      \
         }                                                                                 \
     } while (0)
+
+/* Reads every hit and facet bucket of h, touching each returned string, and
+ * checks the counts and the marks against the snippet. */
+static inline void fz_read_hits(const nd_hits *h)
+{
+    size_t n = nd_hits_count(h);
+    FZ_CHECK(nd_hits_total(h) >= n);
+    for (size_t i = 0; i < n; i++) {
+        nd_hit hit;
+        FZ_CHECK(nd_hits_get(h, i, &hit) == ND_OK);
+        fz_touch(hit.id, hit.id_len);
+        fz_touch(hit.title, hit.title_len);
+        fz_touch(hit.source, hit.source_len);
+        fz_touch(hit.url, hit.url_len);
+        fz_touch(hit.lang, hit.lang_len);
+        fz_touch(hit.snippet, hit.snippet_len);
+        for (size_t m = 0; m < hit.n_marks; m++)
+            FZ_CHECK((size_t)hit.marks[m].start + hit.marks[m].len <= hit.snippet_len);
+    }
+    for (unsigned f = 1; f <= ND_FACET_YEAR; f <<= 1) {
+        size_t nb = nd_hits_facet_count(h, f);
+        for (size_t i = 0; i < nb; i++) {
+            const char *key;
+            size_t klen;
+            uint64_t count;
+            FZ_CHECK(nd_hits_facet_get(h, f, i, &key, &klen, &count) == ND_OK);
+            fz_touch(key, klen);
+        }
+    }
+}
 
 #endif

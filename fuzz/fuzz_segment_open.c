@@ -178,33 +178,6 @@ static size_t mutate(uint8_t *buf, size_t len, size_t cap, const uint8_t *p, con
     return len;
 }
 
-static void read_hits(nd_hits *h)
-{
-    size_t n = nd_hits_count(h);
-    FZ_CHECK(nd_hits_total(h) >= n);
-    for (size_t i = 0; i < n; i++) {
-        nd_hit hit;
-        FZ_CHECK(nd_hits_get(h, i, &hit) == ND_OK);
-        fz_touch(hit.id, hit.id_len);
-        fz_touch(hit.title, hit.title_len);
-        fz_touch(hit.source, hit.source_len);
-        fz_touch(hit.url, hit.url_len);
-        fz_touch(hit.lang, hit.lang_len);
-        fz_touch(hit.snippet, hit.snippet_len);
-        for (size_t m = 0; m < hit.n_marks; m++)
-            FZ_CHECK((size_t)hit.marks[m].start + hit.marks[m].len <= hit.snippet_len);
-    }
-    for (unsigned f = 1; f <= ND_FACET_YEAR; f <<= 1) {
-        size_t nb = nd_hits_facet_count(h, f);
-        for (size_t i = 0; i < nb; i++) {
-            const char *key;
-            size_t klen;
-            uint64_t count;
-            FZ_CHECK(nd_hits_facet_get(h, f, i, &key, &klen, &count) == ND_OK);
-            fz_touch(key, klen);
-        }
-    }
-}
 
 static void search(nd_search *s, const char *q, size_t k, const nd_search_opts *o)
 {
@@ -213,7 +186,7 @@ static void search(nd_search *s, const char *q, size_t k, const nd_search_opts *
     FZ_CHECK(rc == ND_OK || rc == ND_ECORRUPT || rc == ND_ENOMEM || rc == ND_EIO);
     if (rc == ND_OK) {
         FZ_CHECK(h != NULL);
-        read_hits(h);
+        fz_read_hits(h);
         nd_hits_free(h);
     } else {
         FZ_CHECK(h == NULL);

@@ -183,21 +183,11 @@ void json_str(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-
-static const char *const BM25_OPTIONS[4] = {"--k1", "--b", "--title-weight", "--body-weight"};
-
-const char *bm25_option(const char *a)
+double *bm25_option(const char *a, nd_bm25 *b)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(a, BM25_OPTIONS[i]) == 0)
-            return BM25_OPTIONS[i];
-    return NULL;
-}
-
-double *bm25_option_field(const char *a, nd_bm25 *b)
-{
-    return strcmp(a, "--k1") == 0            ? &b->k1
-           : strcmp(a, "--b") == 0           ? &b->b
+    return strcmp(a, "--k1") == 0             ? &b->k1
+           : strcmp(a, "--b") == 0            ? &b->b
            : strcmp(a, "--title-weight") == 0 ? &b->title_weight
-                                              : &b->body_weight;
+           : strcmp(a, "--body-weight") == 0  ? &b->body_weight
+                                              : NULL;
 }

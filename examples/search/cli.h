@@ -27,10 +27,9 @@ int is_help(const char *a);
 /* Non-negative decimal integer / floating-point option values; 0 or -1. */
 int parse_size(const char *s, size_t *out);
 int parse_double(const char *s, double *out);
-/* --k1, --b, --title-weight, --body-weight: the option's name if a is one
- * of them (else NULL), and the field of b it sets. */
-const char *bm25_option(const char *a);
-double *bm25_option_field(const char *a, nd_bm25 *b);
+/* The field of b that option a sets (--k1, --b, --title-weight,
+ * --body-weight), or NULL if a is none of them. */
+double *bm25_option(const char *a, nd_bm25 *b);
 /* "1.5 MiB" */
 void human_bytes(char *buf, size_t n, uint64_t b);
 /* Length of the valid UTF-8 sequence at s, 0 if invalid. */

@@ -442,6 +442,7 @@ int cmd_query(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double *bm = bm25_option(a, &so.bm25); /* --k1, --b, field weights */
         if (is_help(a)) {
             fputs(QUERY_HELP, stdout);
             return EX_OK;
@@ -487,8 +488,8 @@ int cmd_query(int argc, char **argv)
                 return usage_error("--facets needs a comma-separated list of source, day, "
                                    "month, year");
             i++;
-        } else if (bm25_option(a) != NULL) {
-            if (!v || parse_double(v, bm25_option_field(a, &so.bm25)))
+        } else if (bm) {
+            if (!v || parse_double(v, bm))
                 return usage_error("%s needs a number", a);
             i++;
         } else if (strcmp(a, "--color") == 0) {

@@ -216,6 +216,8 @@ static int run_pass(nd_search *s, topics *t, size_t k, const nd_search_opts *so,
             (*failed)++;
             continue;
         }
+        if (rc == ND_EINVAL) /* a bad option: the first topic fails, before any output */
+            return usage_error("%s", nd_search_errmsg(s));
         if (rc)
             return fail(exit_for(rc), "topic %s: %s", tp->qid, nd_search_errmsg(s));
         tp->ok = 1;
@@ -249,6 +251,7 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double *bm = bm25_option(a, &so.bm25); /* --k1, --b, field weights */
         if (is_help(a)) {
             fputs(RUN_HELP, stdout);
             return EX_OK;
@@ -272,8 +275,8 @@ int cmd_run(int argc, char **argv)
             else
                 tag = v;
             i++;
-        } else if (bm25_option(a) != NULL) {
-            if (!v || parse_double(v, bm25_option_field(a, &so.bm25)))
+        } else if (bm) {
+            if (!v || parse_double(v, bm))
                 return usage_error("%s needs a number", a);
             i++;
         } else if (a[0] == '-' && a[1] != 0) {
@@ -301,16 +304,6 @@ int cmd_run(int argc, char **argv)
     nd_search *s = NULL;
     if (code == EX_OK && (rc = nd_search_open(&s, ix)) != ND_OK)
         code = fail(EX_FAIL, "cannot create a searcher: %s", nd_strerror(rc));
-    /* a bad parameter fails on every topic alike: report it once, as usage */
-    if (code == EX_OK && t.n > 0) {
-        nd_hits *h;
-        nd_search_opts probe = so;
-        probe.count_only = 1;
-        rc = nd_search_run(s, &h, "probe", k, &probe);
-        if (rc == ND_EINVAL)
-            code = usage_error("%s", nd_search_errmsg(s));
-        nd_hits_free(h);
-    }
     size_t lines = 0, failed = 0, timed = 0;
     double t0 = now();
     if (code == EX_OK)

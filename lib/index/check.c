@@ -730,12 +730,12 @@ typedef struct seg_check {
 /* Offset of skip entry b of a term's postings (five varints per entry). */
 static uint64_t skip_entry_off(const segment *s, const term_info *ti, uint32_t b)
 {
-    const uint8_t *p = s->map[1].data + ti->doc_off, *end = p + ti->doc_len;
+    const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     uint64_t v;
     for (uint32_t i = 0; i < 5 * b; i++)
         if (varint_get(&p, end, &v))
             break;
-    return (uint64_t)(p - s->map[1].data);
+    return (uint64_t)(p - s->map[FILE_DOC].data);
 }
 
 /* Checks one block just loaded into the cursor against its skip entry. */
@@ -761,7 +761,7 @@ static void check_block_bounds(seg_check *sc, const pcursor *pc, int field)
 /* File offset of block b of the cursor's postings / positions. */
 static uint64_t block_doc_off(const segment *s, const pcursor *pc, uint32_t b)
 {
-    uint64_t start = (uint64_t)(pc->blocks - s->map[1].data);
+    uint64_t start = (uint64_t)(pc->blocks - s->map[FILE_DOC].data);
     return pc->nb > 1 ? start + pc->block_off[b] : start;
 }
 static uint64_t block_pos_off(const pcursor *pc, uint32_t b)
@@ -898,12 +898,12 @@ static uint64_t entry_off(const segment *s, const term_iter *it, const uint8_t *
                           uint32_t block_before)
 {
     if (it->block == block_before && before)
-        return (uint64_t)(before - s->map[0].data);
-    const uint8_t *p = s->map[0].data + s->tblock_off[it->block], *end = it->end;
+        return (uint64_t)(before - s->map[FILE_TDX].data);
+    const uint8_t *p = s->map[FILE_TDX].data + s->tblock_off[it->block], *end = it->end;
     uint64_t v;
     if (varint_get(&p, end, &v) == 0)
         varint_get(&p, end, &v);
-    return (uint64_t)(p - s->map[0].data);
+    return (uint64_t)(p - s->map[FILE_TDX].data);
 }
 
 /* Every dictionary entry in order, with its postings. */
@@ -985,15 +985,15 @@ static int check_terms(seg_check *sc, nd_err *e)
             seg_problem(c, ND_CHECK_ERROR, sc->num, 0, ND_CHECK_NONE,
                         "dictionary holds %llu terms, its trailer says %llu",
                         (unsigned long long)terms, (unsigned long long)s->n_terms);
-        if (want_doc != FRAME_HEADER + s->body_len[1])
+        if (want_doc != FRAME_HEADER + s->body_len[FILE_DOC])
             seg_problem(c, ND_CHECK_ERROR, sc->num, 1, want_doc,
                         "bytes %llu..%zu belong to no term (the terms' postings end at %llu)",
-                        (unsigned long long)want_doc, FRAME_HEADER + s->body_len[1] - 1,
+                        (unsigned long long)want_doc, FRAME_HEADER + s->body_len[FILE_DOC] - 1,
                         (unsigned long long)want_doc);
-        if (want_pos != FRAME_HEADER + s->body_len[2])
+        if (want_pos != FRAME_HEADER + s->body_len[FILE_POS])
             seg_problem(c, ND_CHECK_ERROR, sc->num, 2, want_pos,
                         "bytes %llu..%zu belong to no term (the terms' positions end at %llu)",
-                        (unsigned long long)want_pos, FRAME_HEADER + s->body_len[2] - 1,
+                        (unsigned long long)want_pos, FRAME_HEADER + s->body_len[FILE_POS] - 1,
                         (unsigned long long)want_pos);
     }
     return ND_OK;
@@ -1152,7 +1152,7 @@ static int check_stored_block(seg_check *sc, uint32_t b, uint8_t *chunk, nd_err 
     memset(&zs, 0, sizeof zs);
     if (inflateInit(&zs) != Z_OK)
         return err_set(e, ND_ENOMEM, "out of memory (zlib)");
-    zs.next_in = (Bytef *)(uintptr_t)(s->map[4].data + sb->off);
+    zs.next_in = (Bytef *)(uintptr_t)(s->map[FILE_STO].data + sb->off);
     zs.avail_in = sb->clen;
     int zrc;
     const char *why = NULL;
@@ -1267,7 +1267,7 @@ static int check_structure(checker *c, const seg_meta *actual, nd_err *e)
         for (int f = 0; f < N_TEXT_FIELDS; f++)
             bits += segment_len(&s, f, i);
     }
-    if (!rc && bits / ND_BLOCK / 8 <= s.body_len[2] && bits / 8 < SIZE_MAX - 1) {
+    if (!rc && bits / ND_BLOCK / 8 <= s.body_len[FILE_POS] && bits / 8 < SIZE_MAX - 1) {
         sc.t.pos_bits = calloc((size_t)(bits / 8) + 1, 1);
         if (!sc.t.pos_bits)
             rc = err_set(e, ND_ENOMEM, "out of memory (%llu token positions)",

@@ -300,7 +300,7 @@ static int copy_block(const segment *seg, uint32_t b, uint32_t first, uint32_t e
         (size_t)(rec - block->data) >= STORED_BLOCK_TARGET)
         return ND_OK;
     *ok = 1;
-    return stowriter_add_block(sto, seg->map[4].data + sb->off, sb->clen, sb->ulen, end - first,
+    return stowriter_add_block(sto, seg->map[FILE_STO].data + sb->off, sb->clen, sb->ulen, end - first,
                                e);
 }
 

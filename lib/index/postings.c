@@ -26,7 +26,7 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
     c->nb = (ti->df + ND_BLOCK - 1) / ND_BLOCK;
     c->block = c->nb;
     c->doc = 0;
-    const uint8_t *p = s->map[1].data + ti->doc_off, *end = p + ti->doc_len;
+    const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     c->end = end;
     if (c->nb > 1) {
         c->last_doc = malloc(c->nb * sizeof *c->last_doc);
@@ -212,7 +212,7 @@ int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e)
             c->pos = q;
             c->pos_cap = total;
         }
-        const uint8_t *p = s->map[2].data + off, *end = s->map[2].data + lim;
+        const uint8_t *p = s->map[FILE_POS].data + off, *end = s->map[FILE_POS].data + lim;
         if (seq_decode(c->pos, total, &p, end) != 0 || p != end)
             return err_set(e, ND_ECORRUPT, "seg-%llu.pos: bad positions",
                            (unsigned long long)s->meta.number);

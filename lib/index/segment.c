@@ -33,8 +33,8 @@ static int corrupt(nd_err *e, uint64_t number, int kind, const char *fmt, ...)
 
 static int open_columns(segment *s, nd_err *e)
 {
-    const uint8_t *p = s->body[3];
-    size_t n = s->body_len[3];
+    const uint8_t *p = s->body[FILE_COL];
+    size_t n = s->body_len[FILE_COL];
     size_t head = 8 + 8 * N_TEXT_FIELDS;
     if (n < head)
         return CORRUPT(s, 3, "truncated header");
@@ -53,8 +53,8 @@ static int open_columns(segment *s, nd_err *e)
 
 static int open_termdict(segment *s, nd_err *e)
 {
-    const uint8_t *body = s->body[0];
-    size_t n = s->body_len[0];
+    const uint8_t *body = s->body[FILE_TDX];
+    size_t n = s->body_len[FILE_TDX];
     if (n < 24)
         return CORRUPT(s, 0, "truncated trailer");
     const uint8_t *t = body + n - 24;
@@ -80,7 +80,7 @@ static int open_termdict(segment *s, nd_err *e)
     s->tblock_keylen = malloc(nb * sizeof *s->tblock_keylen);
     if (!s->tblock_off || !s->tblock_key || !s->tblock_keylen)
         return err_set(e, ND_ENOMEM, "out of memory");
-    const uint8_t *file = s->map[0].data;
+    const uint8_t *file = s->map[FILE_TDX].data;
     const uint8_t *p = file + index_off, *end = t;
     uint64_t prev_off = 0;
     for (uint32_t i = 0; i < s->n_tblocks; i++) {
@@ -115,15 +115,15 @@ static int open_termdict(segment *s, nd_err *e)
 
 static int open_stored(segment *s, nd_err *e)
 {
-    const uint8_t *body = s->body[4];
-    size_t n = s->body_len[4];
+    const uint8_t *body = s->body[FILE_STO];
+    size_t n = s->body_len[FILE_STO];
     if (n < 4)
         return CORRUPT(s, 4, "truncated");
     s->n_sblocks = ld_u32(body + n - 4);
     if ((uint64_t)s->n_sblocks * 20 > n - 4)
         return CORRUPT(s, 4, "block count out of range");
     const uint8_t *idx = body + n - 4 - (size_t)s->n_sblocks * 20;
-    uint64_t data_end = (uint64_t)(idx - s->map[4].data);
+    uint64_t data_end = (uint64_t)(idx - s->map[FILE_STO].data);
     s->sblocks = malloc((s->n_sblocks ? s->n_sblocks : 1) * sizeof *s->sblocks);
     if (!s->sblocks)
         return err_set(e, ND_ENOMEM, "out of memory");
@@ -216,7 +216,7 @@ static int iter_block(term_iter *it, uint32_t b, nd_err *e)
         it->in_block = 0;
         return ND_DONE;
     }
-    const uint8_t *file = s->map[0].data;
+    const uint8_t *file = s->map[FILE_TDX].data;
     it->p = file + s->tblock_off[b];
     it->end = file + (b + 1 < s->n_tblocks ? s->tblock_off[b + 1] : s->tdx_index_off);
     uint64_t left = s->n_terms - (uint64_t)b * s->tblock_size;
@@ -257,7 +257,7 @@ int term_iter_next(term_iter *it, nd_err *e)
     if (varint_get(&it->p, it->end, &df) || varint_get(&it->p, it->end, &extra) ||
         varint_get(&it->p, it->end, &doc_len) || varint_get(&it->p, it->end, &pos_len))
         return CORRUPT(s, 0, "block %u: bad term entry", it->block);
-    uint64_t doc_end = FRAME_HEADER + s->body_len[1], pos_end = FRAME_HEADER + s->body_len[2];
+    uint64_t doc_end = FRAME_HEADER + s->body_len[FILE_DOC], pos_end = FRAME_HEADER + s->body_len[FILE_POS];
     if (df == 0 || df > s->docs || extra > UINT64_MAX - df || it->next_doc_off < FRAME_HEADER ||
         it->next_doc_off > doc_end || doc_len > doc_end - it->next_doc_off ||
         it->next_pos_off < FRAME_HEADER || it->next_pos_off > pos_end ||
@@ -353,7 +353,7 @@ int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cach
         if (buf_reserve(block, sb->ulen ? sb->ulen : 1))
             return err_set(e, ND_ENOMEM, "out of memory reading a stored article");
         uLongf ulen = sb->ulen;
-        int zrc = uncompress(block->data, &ulen, s->map[4].data + sb->off, sb->clen);
+        int zrc = uncompress(block->data, &ulen, s->map[FILE_STO].data + sb->off, sb->clen);
         if (zrc != Z_OK || ulen != sb->ulen)
             return CORRUPT(s, 4, "block %u does not decompress", b);
         block->len = ulen;
