@@ -64,10 +64,10 @@ extern "C" {
 /* ---- Versions --------------------------------------------------------- */
 
 #define ND_VERSION_MAJOR 0
-#define ND_VERSION_MINOR 3
+#define ND_VERSION_MINOR 4
 #define ND_VERSION_PATCH 0
 #define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
-#define ND_VERSION_STRING "0.3.0"
+#define ND_VERSION_STRING "0.4.0"
 
 /* The on-disk format version written by this library (docs/FORMAT.md). */
 #define ND_FORMAT_VERSION 1
@@ -518,13 +518,26 @@ typedef struct nd_search_opts {
                            fields and '*' are ordinary text. For topic
                            titles and user input that must never fail to
                            parse. @since 0.3 (ND_SEARCH_OPTS_VERSION 2) */
+    int ids_only;       /* non-zero: hits carry only score, id and date; no
+                           stored article is read, so title, source, url,
+                           lang and snippet are empty. The fastest way to
+                           fetch hits. @since 0.4 (ND_SEARCH_OPTS_VERSION 3) */
+    int approx_total;   /* non-zero: articles that cannot enter the best
+                           k + offset are skipped without being scored or
+                           counted (dynamic pruning with per-block score
+                           bounds). The hits and scores are exactly those of
+                           a full evaluation; only nd_hits_total becomes a
+                           lower bound (see nd_hits_total_exact). Has no
+                           effect with facets, count_only or a date sort,
+                           which need every match. @since 0.4 (version 3) */
 } nd_search_opts;
 
-/* Version 1 structs (without `plain`) are still accepted. */
-#define ND_SEARCH_OPTS_VERSION 2
+/* Version 1 structs (without `plain`) and version 2 structs (without
+ * `ids_only` and `approx_total`) are still accepted. */
+#define ND_SEARCH_OPTS_VERSION 3
 #define ND_SEARCH_OPTS_INIT                                                                 \
     {ND_SEARCH_OPTS_VERSION, 0, ND_OP_OR, 1, ND_BM25_DEFAULTS, ND_SORT_SCORE, ND_NO_DATE, \
-     ND_NO_DATE, 0, 0, 0}
+     ND_NO_DATE, 0, 0, 0, 0, 0}
 
 /** Runs `query` (NUL-terminated UTF-8, the language of docs/QUERY.md: words,
  *  "phrases", "proximity"~N, AND OR NOT ( ), +required -excluded,
@@ -575,8 +588,11 @@ typedef struct nd_hit {
 /** @return the number of hits returned (at most k). */
 ND_API size_t nd_hits_count(const nd_hits *h);
 /** @return the number of articles matching the query (all of them, not
- *  only the k returned). */
+ *  only the k returned); with opts.approx_total a lower bound of it. */
 ND_API uint64_t nd_hits_total(const nd_hits *h);
+/** @return 1 if nd_hits_total is the exact number of matches, 0 if it is a
+ *  lower bound (opts.approx_total skipped some matches). @since 0.4 */
+ND_API int nd_hits_total_exact(const nd_hits *h);
 /** Fills *out with hit i (0-based, best first). @return ND_OK or ND_EINVAL
  *  if i is out of range. */
 ND_API int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out);

@@ -40,6 +40,7 @@ struct nd_hits {
     nd_buf marks;
     facets *fc;       /* NULL when no facet was requested */
     unsigned facet_mask;
+    int inexact;      /* total is a lower bound: pruning skipped matches */
 };
 
 int nd_search_open(nd_search **out, nd_index *ix)
@@ -178,8 +179,11 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     if (opts && (opts->version < 1 || opts->version > ND_SEARCH_OPTS_VERSION))
         return err_set(&s->err, ND_EINVAL, "unknown nd_search_opts version %u", opts->version);
     nd_search_opts o = ND_SEARCH_OPTS_INIT;
-    if (opts) /* a version 1 struct ends before `plain` */
-        memcpy(&o, opts, opts->version == 1 ? offsetof(nd_search_opts, plain) : sizeof o);
+    if (opts) /* older versions end before `plain` (1) or `ids_only` (2) */
+        memcpy(&o, opts,
+               opts->version == 1   ? offsetof(nd_search_opts, plain)
+               : opts->version == 2 ? offsetof(nd_search_opts, ids_only)
+                                    : sizeof o);
     int rc = check_opts(s, &o, k);
     if (rc)
         return rc;
@@ -202,7 +206,9 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
         goto fail;
     }
     h->facet_mask = o.facets;
-    exec_opts eo = {&o.bm25, o.since, o.until, o.count_only || k + o.offset == 0};
+    int count_only = o.count_only || k + o.offset == 0;
+    exec_opts eo = {&o.bm25, o.since, o.until, count_only,
+                    o.approx_total && !count_only && !o.facets && o.sort == ND_SORT_SCORE, 0};
     off = QUERY_NO_OFFSET;
     rc = exec_search(s->ix, &q, &eo, &top, h->fc, &h->total, &s->err, &off);
     if (rc) {
@@ -210,6 +216,7 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
             s->err_off = off;
         goto fail;
     }
+    h->inexact = eo.skipped;
     if (h->fc && (rc = facets_finish(h->fc, s->ix, &s->err)))
         goto fail;
     topk_sort(&top);
@@ -256,6 +263,11 @@ size_t nd_hits_count(const nd_hits *h)
 uint64_t nd_hits_total(const nd_hits *h)
 {
     return h ? h->total : 0;
+}
+
+int nd_hits_total_exact(const nd_hits *h)
+{
+    return h ? !h->inexact : 1;
 }
 
 int nd_hits_get(const nd_hits *h, size_t i, nd_hit *out)

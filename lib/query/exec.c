@@ -73,7 +73,7 @@ typedef struct slot {
 typedef struct ectx {
     const nd_index *ix;
     const query *q;
-    const exec_opts *o;
+    exec_opts *o;
     nd_err *e;
     size_t *err_off;
     uint32_t nseg;
@@ -947,7 +947,7 @@ out:
     return rc;
 }
 
-int exec_search(const nd_index *ix, const query *q, const exec_opts *o, topk *top, facets *fc,
+int exec_search(const nd_index *ix, const query *q, exec_opts *o, topk *top, facets *fc,
                 uint64_t *total, nd_err *e, size_t *err_off)
 {
     ectx c;

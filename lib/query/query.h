@@ -207,13 +207,16 @@ typedef struct exec_opts {
     const nd_bm25 *bm25;
     int64_t since, until; /* inclusive; ND_NO_DATE = open */
     int count_only;       /* count (and facet) without scoring */
+    int prune;            /* skip documents that cannot enter *top (block-max
+                             bounds); the total then only counts those scored */
+    int skipped;          /* out: pruning skipped at least one candidate range */
 } exec_opts;
 
 /* Evaluates q over every segment of ix exhaustively (document at a time):
  * every live match within the date bounds is counted in *total and in fc
  * (may be NULL), and, unless count_only, offered to *top (initialised by the
  * caller). ND_ELIMIT with *err_off for a prefix past its expansion limits. */
-int exec_search(const nd_index *ix, const query *q, const exec_opts *o, topk *top, facets *fc,
+int exec_search(const nd_index *ix, const query *q, exec_opts *o, topk *top, facets *fc,
                 uint64_t *total, nd_err *e, size_t *err_off);
 
 /* ---- snippet.c -------------------------------------------------------- */
