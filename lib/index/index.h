@@ -283,6 +283,10 @@ typedef struct pcursor {
     uint64_t *pos_block_off; /* per block: offset of its positions in .pos */
     uint32_t *max_tf;
     uint32_t *min_len;
+    int no_tf;             /* frequencies are not decoded (counting only) */
+    uint32_t shallow;      /* pcursor_shallow: block of its last answer */
+    int one_ready;         /* one-block list: one_max_tf, one_min_len computed */
+    uint32_t one_max_tf, one_min_len, one_last;
     const uint8_t *blocks; /* first block byte */
     uint32_t docs[ND_BLOCK];
     uint32_t tfs[ND_BLOCK];
@@ -298,6 +302,14 @@ void pcursor_close(pcursor *c);
 /* Moves to the first document >= target (target > current doc, or the
  * first call). ND_OK (c->doc may be ND_NO_DOC) or ND_ECORRUPT. */
 int pcursor_advance(pcursor *c, uint32_t target, nd_err *e);
+/* Score-bound data without decoding postings: for the first block holding
+ * documents >= d, its largest frequency, its shortest document (field
+ * length) and its last document; every document of the list in
+ * [d, *last] has tf <= *max_tf and length >= *min_len. A one-block list
+ * (no skip table) decodes its block once for this. d must not decrease
+ * between calls. ND_OK, ND_DONE (no document >= d), ND_ECORRUPT. */
+int pcursor_shallow(pcursor *c, uint32_t d, uint32_t *max_tf, uint32_t *min_len, uint32_t *last,
+                    nd_err *e);
 static inline uint32_t pcursor_tf(const pcursor *c)
 {
     return c->tfs[c->i];

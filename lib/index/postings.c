@@ -17,6 +17,26 @@ static int bad(pcursor *c, nd_err *e, const char *what)
                    (unsigned long long)c->seg->meta.number, what);
 }
 
+/* varint_get with the one- and two-byte cases inline: skip tables are read
+ * for every long list a query opens, and their numbers are mostly small. */
+static inline int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *s = *p;
+    if (end - s >= 2) {
+        if (s[0] < 0x80) {
+            *v = s[0];
+            *p = s + 1;
+            return 0;
+        }
+        if (s[1] < 0x80) {
+            *v = (uint64_t)(s[0] & 0x7f) | (uint64_t)s[1] << 7;
+            *p = s + 2;
+            return 0;
+        }
+    }
+    return varint_get(p, end, v);
+}
+
 int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, nd_err *e)
 {
     memset(c, 0, sizeof *c);
@@ -41,9 +61,9 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
         uint64_t last = 0, boff = 0, poff = ti->pos_off;
         for (uint32_t b = 0; b < c->nb; b++) {
             uint64_t gap, dbytes, pbytes, mtf, mlen;
-            if (varint_get(&p, end, &gap) || varint_get(&p, end, &dbytes) ||
-                varint_get(&p, end, &pbytes) || varint_get(&p, end, &mtf) ||
-                varint_get(&p, end, &mlen) || mtf > UINT32_MAX || mlen > UINT32_MAX) {
+            if (vget(&p, end, &gap) || vget(&p, end, &dbytes) ||
+                vget(&p, end, &pbytes) || vget(&p, end, &mtf) ||
+                vget(&p, end, &mlen) || mtf > UINT32_MAX || mlen > UINT32_MAX) {
                 pcursor_close(c);
                 return bad(c, e, "bad skip table");
             }
@@ -113,7 +133,21 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     }
     n = b + 1 < c->nb ? ND_BLOCK : c->ti.df - b * ND_BLOCK;
     uint64_t doc = b == 0 ? (uint64_t)-1 : c->last_doc[b - 1];
-    if (n == ND_BLOCK) {
+    if (n == ND_BLOCK && c->no_tf) {
+        int rc = unpack(c, &p, end, c->docs, e);
+        if (rc)
+            return rc;
+        /* step over the packed frequencies */
+        if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
+            return bad(c, e, "bad block width");
+        p += 1 + (size_t)16 * *p;
+        for (uint32_t i = 0; i < n; i++) {
+            doc += (uint64_t)c->docs[i] + 1;
+            c->docs[i] = (uint32_t)doc;
+            if (doc >= c->seg->docs)
+                return bad(c, e, "document out of range");
+        }
+    } else if (n == ND_BLOCK) {
         int rc = unpack(c, &p, end, c->docs, e);
         if (!rc)
             rc = unpack(c, &p, end, c->tfs, e);
@@ -129,9 +163,9 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     } else {
         for (uint32_t i = 0; i < n; i++) {
             uint64_t v, tf = 0;
-            if (varint_get(&p, end, &v))
+            if (vget(&p, end, &v))
                 return bad(c, e, "truncated tail block");
-            if (!(v & 1) && (varint_get(&p, end, &tf) || tf == 0 || tf >= UINT32_MAX))
+            if (!(v & 1) && (vget(&p, end, &tf) || tf == 0 || tf >= UINT32_MAX))
                 return bad(c, e, "bad frequency");
             doc += (v >> 1) + 1;
             if (doc >= c->seg->docs)
@@ -179,6 +213,46 @@ int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
         return ND_OK;
     }
     c->doc = c->docs[c->i];
+    return ND_OK;
+}
+
+int pcursor_shallow(pcursor *c, uint32_t d, uint32_t *max_tf, uint32_t *min_len, uint32_t *last,
+                    nd_err *e)
+{
+    if (c->nb > 1) {
+        while (c->shallow < c->nb && c->last_doc[c->shallow] < d)
+            c->shallow++;
+        if (c->shallow == c->nb)
+            return ND_DONE;
+        *max_tf = c->max_tf[c->shallow];
+        *min_len = c->min_len[c->shallow];
+        *last = c->last_doc[c->shallow];
+        return ND_OK;
+    }
+    if (!c->one_ready) {
+        if (c->nb == 0)
+            return ND_DONE;
+        if (c->block != 0) { /* not loaded yet: the cursor has not moved */
+            int rc = load_block(c, 0, e);
+            if (rc)
+                return rc;
+        }
+        uint32_t mtf = 0, mlen = UINT32_MAX;
+        for (uint32_t i = 0; i < c->n; i++) {
+            mtf = ND_MAX(mtf, c->no_tf ? UINT32_MAX : c->tfs[i]);
+            mlen = c->field < N_TEXT_FIELDS ? ND_MIN(mlen, segment_len(c->seg, c->field, c->docs[i]))
+                                            : 1;
+        }
+        c->one_max_tf = mtf;
+        c->one_min_len = mlen;
+        c->one_last = c->docs[c->n - 1];
+        c->one_ready = 1;
+    }
+    if (d > c->one_last)
+        return ND_DONE;
+    *max_tf = c->one_max_tf;
+    *min_len = c->one_min_len;
+    *last = c->one_last;
     return ND_OK;
 }
 

@@ -53,6 +53,8 @@ struct qit {
     uint32_t n_req, n_opt, n_neg;
     uint32_t *heap; /* IT_OR: indexes into opt, smallest doc first */
     int heap_ready;
+    uint32_t *hit;  /* IT_OR: scratch, the children on the current document */
+    double gub;     /* pruning: bound of the score on any document, < 0 unknown */
     /* IT_PHRASE */
     uint32_t *pmap; /* phrase word -> index in req */
     uint32_t *qpos; /* phrase word -> position after the first word */
@@ -365,6 +367,7 @@ static qit *new_it(ectx *c, int kind)
     if (!it)
         return NULL;
     it->kind = kind;
+    it->gub = -1;
     c->its[c->n_its++] = it;
     return it;
 }
@@ -381,6 +384,7 @@ static void free_its(ectx *c)
         free(it->opt);
         free(it->neg);
         free(it->heap);
+        free(it->hit);
         free(it->pmap);
         free(it->qpos);
         free(it->need);
@@ -389,7 +393,10 @@ static void free_its(ectx *c)
     c->n_its = 0;
 }
 
-static int term_it(ectx *c, uint32_t s, qit **out)
+/* The iterator of slot s in the current segment (NULL when the word is
+ * not there). need_tf: its frequencies are needed even when only counting
+ * (phrases read positions by them). */
+static int term_it(ectx *c, uint32_t s, int need_tf, qit **out)
 {
     *out = NULL;
     size_t at = (size_t)s * c->nseg + c->si;
@@ -404,6 +411,7 @@ static int term_it(ectx *c, uint32_t s, qit **out)
         it->pc = NULL;
         return rc;
     }
+    it->pc->no_tf = c->o->count_only && !need_tf;
     it->field = c->slots[s].field;
     it->w = field_weight(c->o->bm25, it->field);
     it->wi = c->slots[s].wi;
@@ -422,7 +430,7 @@ static int or_of(ectx *c, qit **kids, uint32_t n, qit **out)
     }
     qit *it = new_it(c, IT_OR);
     if (!it || !(it->opt = malloc(n * sizeof *it->opt)) ||
-        !(it->heap = malloc(n * sizeof *it->heap)))
+        !(it->heap = malloc(n * sizeof *it->heap)) || !(it->hit = malloc(n * sizeof *it->hit)))
         return nomem(c);
     memcpy(it->opt, kids, n * sizeof *kids);
     it->n_opt = n;
@@ -484,7 +492,7 @@ static int build_phrase(ectx *c, const qnode *x, uint32_t first_slot, qit **out)
             it->pmap[t] = it->pmap[j];
         } else {
             qit *ti;
-            int rc = term_it(c, first_slot + t, &ti);
+            int rc = term_it(c, first_slot + t, 1, &ti);
             if (rc)
                 return rc;
             if (!ti)
@@ -582,7 +590,8 @@ static int build_bool(ectx *c, const qnode *x, qit **out)
     } else {
         for (uint32_t i = 0; i < opt.n; i++)
             it->cost += opt.v[i]->cost;
-        if (!(it->heap = malloc(opt.n * sizeof *it->heap))) {
+        if (!(it->heap = malloc(opt.n * sizeof *it->heap)) ||
+            !(it->hit = malloc(opt.n * sizeof *it->hit))) {
             rc = nomem(c);
             goto done;
         }
@@ -615,7 +624,7 @@ static int build(ectx *c, int32_t n, qit **out)
     switch (x->kind) {
     case QN_TERM:
         for (int f = 0; f < nf; f++) {
-            if ((rc = term_it(c, s0 + (uint32_t)f, &kids[nk])))
+            if ((rc = term_it(c, s0 + (uint32_t)f, 0, &kids[nk])))
                 return rc;
             nk += kids[nk] != NULL;
         }
@@ -636,7 +645,7 @@ static int build(ectx *c, int32_t n, qit **out)
         rc = ND_OK;
         for (uint32_t s = s0; s < c->node_end[n] && !rc; s++) {
             qit *t;
-            if (!(rc = term_it(c, s, &t)) && t)
+            if (!(rc = term_it(c, s, 0, &t)) && t)
                 rc = kid_push(c, &l, t);
         }
         if (!rc)
@@ -843,19 +852,40 @@ static int adv(ectx *c, qit *it, uint32_t target)
     }
 }
 
-/* Sum of the scores of the heap's children on document d, from heap slot i. */
-static int heap_sum(ectx *c, qit *it, uint32_t i, uint32_t d, double *sum)
+/* Collects into it->hit the children on document d, from heap slot i. */
+static void heap_collect(qit *it, uint32_t i, uint32_t d, uint32_t *n)
 {
     if (i >= it->n_opt || it->opt[it->heap[i]]->doc != d)
-        return ND_OK;
-    double s;
-    int rc = score(c, it->opt[it->heap[i]], &s);
-    if (rc)
-        return rc;
-    *sum += s;
-    if ((rc = heap_sum(c, it, 2 * i + 1, d, sum)))
-        return rc;
-    return heap_sum(c, it, 2 * i + 2, d, sum);
+        return;
+    it->hit[(*n)++] = it->heap[i];
+    heap_collect(it, 2 * i + 1, d, n);
+    heap_collect(it, 2 * i + 2, d, n);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sum of the scores of an OR's children on its document, added in the
+ * order of the children: floating-point addition is not associative, and
+ * pruned evaluation (which visits children in another order) must give the
+ * same bits. */
+static int or_sum(ectx *c, qit *it, double *sum)
+{
+    uint32_t n = 0;
+    heap_collect(it, 0, it->doc, &n);
+    if (n > 1)
+        qsort(it->hit, n, sizeof *it->hit, cmp_u32);
+    for (uint32_t i = 0; i < n; i++) {
+        double s;
+        int rc = score(c, it->opt[it->hit[i]], &s);
+        if (rc)
+            return rc;
+        *sum += s;
+    }
+    return ND_OK;
 }
 
 /* A term iterator's part of the BM25F pseudo-frequency on its document. */
@@ -884,7 +914,7 @@ static int score(ectx *c, qit *it, double *out)
                     ptf += term_ptf(c, it->opt[i]);
             sum = bm25_saturate(c->o->bm25, it->wi, ptf);
         } else {
-            rc = heap_sum(c, it, 0, it->doc, &sum);
+            rc = or_sum(c, it, &sum);
         }
         break;
     case IT_AND:
@@ -908,7 +938,374 @@ static int score(ectx *c, qit *it, double *out)
     return rc;
 }
 
+/* ---- score bounds (dynamic pruning) ------------------------------------------- */
+
+/* Bounds are computed with the same functions as scores; the comparison with
+ * the threshold leaves a margin for the rounding of a different order of
+ * operations, so that a document is only skipped when it surely cannot
+ * enter the top k. */
+#define BOUND_SLACK (1.0 + 1e-9)
+
+/* An upper bound of a term iterator's BM25F pseudo-frequency on documents
+ * [d, *end] (*end lowered to where the bound stops holding); 0 when the
+ * list has no document >= d. */
+static int term_ptf_bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *out)
+{
+    uint32_t mtf, mlen, last;
+    *out = 0;
+    if (it->field >= N_TEXT_FIELDS)
+        return ND_OK;
+    int rc = pcursor_shallow(it->pc, d, &mtf, &mlen, &last, c->e);
+    if (rc == ND_DONE)
+        return ND_OK;
+    if (rc)
+        return rc;
+    *out = bm25_ptf(c->o->bm25, it->w, mtf, mlen, c->avglen[it->field]);
+    if (last < *end)
+        *end = last;
+    return ND_OK;
+}
+
+/* An upper bound of it's score on every document in [d, *end]; *end is
+ * lowered to the first block boundary of the lists below it. */
+static int bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *out)
+{
+    double sum = 0, b;
+    int rc = ND_OK;
+    *out = 0;
+    switch (it->kind) {
+    case IT_TERM:
+        if ((rc = term_ptf_bound(c, it, d, end, &b)))
+            return rc;
+        sum = bm25_saturate(c->o->bm25, it->wi, b);
+        break;
+    case IT_OR:
+        if (it->fields) {
+            double ptf = 0;
+            for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+                if (!(rc = term_ptf_bound(c, it->opt[i], d, end, &b)))
+                    ptf += b;
+            sum = bm25_saturate(c->o->bm25, it->wi, ptf);
+        } else {
+            for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+                if (!(rc = bound(c, it->opt[i], d, end, &b)))
+                    sum += b;
+        }
+        break;
+    case IT_AND:
+        for (uint32_t i = 0; i < it->n_req && !rc; i++)
+            if (!it->req[i]->unscored && !(rc = bound(c, it->req[i], d, end, &b)))
+                sum += b;
+        for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+            if (!(rc = bound(c, it->opt[i], d, end, &b)))
+                sum += b;
+        break;
+    case IT_PHRASE:
+        for (uint32_t k = 0; k < it->n_pterms && !rc; k++)
+            if (!(rc = bound(c, it->req[it->pmap[k]], d, end, &b)))
+                sum += b;
+        break;
+    default: /* date filters and "everything" never score */
+        break;
+    }
+    *out = sum;
+    return rc;
+}
+
+/* A term iterator's largest pseudo-frequency over its whole list. */
+static double term_ptf_max(ectx *c, const qit *it)
+{
+    const pcursor *pc = it->pc;
+    double m = 0;
+    if (it->field >= N_TEXT_FIELDS)
+        return 0;
+    if (pc->nb > 1) {
+        for (uint32_t b = 0; b < pc->nb; b++)
+            m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->max_tf[b], pc->min_len[b],
+                                   c->avglen[it->field]));
+    } else if (pc->one_ready) {
+        m = bm25_ptf(c->o->bm25, it->w, pc->one_max_tf, pc->one_min_len, c->avglen[it->field]);
+    }
+    return m;
+}
+
+/* An upper bound of it's score on any document of the segment (cached). */
+static int global_bound(ectx *c, qit *it, double *out)
+{
+    if (it->gub >= 0) {
+        *out = it->gub;
+        return ND_OK;
+    }
+    double sum = 0, b;
+    int rc = ND_OK;
+    uint32_t end = ND_NO_DOC;
+    switch (it->kind) {
+    case IT_TERM:
+    case IT_OR:
+        if (it->kind == IT_TERM || it->fields) {
+            /* a one-block list learns its maxima on first use */
+            qit *const *t = it->kind == IT_TERM ? &it : it->opt;
+            uint32_t nt = it->kind == IT_TERM ? 1 : it->n_opt;
+            double ptf = 0;
+            for (uint32_t i = 0; i < nt && !rc; i++)
+                if (t[i]->field < N_TEXT_FIELDS && !(rc = term_ptf_bound(c, t[i], 0, &end, &b)))
+                    ptf += term_ptf_max(c, t[i]);
+            sum = bm25_saturate(c->o->bm25, it->wi, ptf);
+            break;
+        }
+        for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+            if (!(rc = global_bound(c, it->opt[i], &b)))
+                sum += b;
+        break;
+    case IT_AND:
+        for (uint32_t i = 0; i < it->n_req && !rc; i++)
+            if (!it->req[i]->unscored && !(rc = global_bound(c, it->req[i], &b)))
+                sum += b;
+        for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+            if (!(rc = global_bound(c, it->opt[i], &b)))
+                sum += b;
+        break;
+    case IT_PHRASE:
+        for (uint32_t k = 0; k < it->n_pterms && !rc; k++)
+            if (!(rc = global_bound(c, it->req[it->pmap[k]], &b)))
+                sum += b;
+        break;
+    default:
+        break;
+    }
+    if (rc)
+        return rc;
+    it->gub = sum;
+    *out = sum;
+    return ND_OK;
+}
+
 /* ---- the search --------------------------------------------------------------- */
+
+
+/* Is local document d of the current segment live and within the search's
+ * date bounds? *date receives its date. */
+static int admissible(const ectx *c, uint32_t d, int64_t *date)
+{
+    if (segment_deleted(c->seg, d))
+        return 0;
+    *date = segment_date(c->seg, d);
+    if (c->o->since == ND_NO_DATE && c->o->until == ND_NO_DATE)
+        return 1;
+    return *date != ND_NO_DATE && (c->o->since == ND_NO_DATE || *date >= c->o->since) &&
+           (c->o->until == ND_NO_DATE || *date <= c->o->until);
+}
+
+/* The score a document needs to enter the top k (strictly more, as a later
+ * document loses ties); -1 while the top k is not full. */
+static double threshold(const topk *top)
+{
+    return top->n == top->cap ? top->e[0].score : -1.0;
+}
+
+/* Pruned evaluation of any clause tree (block-max): before moving to the
+ * next candidate, the bound of the whole tree over the blocks ahead is
+ * compared with the threshold, and runs of blocks that cannot beat it are
+ * skipped without decoding them. */
+static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
+{
+    const segment *seg = c->seg;
+    uint32_t t = 0;
+    int rc = ND_OK;
+    while (t < seg->docs) {
+        double th = threshold(top), ub;
+        uint32_t end = ND_NO_DOC;
+        if (th >= 0) {
+            if ((rc = bound(c, root, t, &end, &ub)))
+                return rc;
+            if (ub * BOUND_SLACK <= th) {
+                c->o->skipped = 1;
+                if (end >= seg->docs - 1)
+                    break;
+                t = end + 1;
+                continue;
+            }
+        }
+        if ((rc = adv(c, root, t)))
+            return rc;
+        uint32_t d = root->doc;
+        if (d == ND_NO_DOC)
+            break;
+        if (th >= 0 && d > end) { /* past the blocks bounded: bound again */
+            t = d;
+            continue;
+        }
+        int64_t date;
+        if (admissible(c, d, &date)) {
+            double sc;
+            if ((rc = score(c, root, &sc)))
+                return rc;
+            (*total)++;
+            topk_push(top, sc, c->ix->base[c->si] + d, date);
+        }
+        t = d + 1;
+    }
+    return ND_OK;
+}
+
+/* Past this many children a disjunction is pruned by block bounds alone
+ * (MaxScore scans its children at every candidate). */
+#define MAXSCORE_MAX_KIDS 64
+
+typedef struct ms_kid {
+    qit *it;
+    uint32_t idx; /* place among the OR's children (the order scores add in) */
+    double gub;   /* bound on any document */
+} ms_kid;
+
+static int cmp_ms_kid(const void *a, const void *b)
+{
+    const ms_kid *x = a, *y = b;
+    if (x->gub != y->gub)
+        return x->gub < y->gub ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Pruned evaluation of a disjunction (MaxScore with block bounds). The
+ * children are ordered by their bound; the weakest ones whose bounds add up
+ * to at most the threshold are "non-essential": a document matching only
+ * them cannot enter the top k, so candidates come from the others only, and
+ * non-essential children are only moved to a candidate while the score
+ * could still beat the threshold. */
+static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
+{
+    uint32_t n = root->n_opt;
+    ms_kid *k = malloc(n * sizeof *k);
+    double *pre = malloc((n + 1) * sizeof *pre), *bb = malloc(n * sizeof *bb);
+    double *sc = malloc(n * sizeof *sc); /* by child index */
+    uint8_t *on = malloc(n);             /* by child index: on the candidate */
+    int rc = ND_OK;
+    if (!k || !pre || !bb || !sc || !on) {
+        rc = nomem(c);
+        goto out;
+    }
+    for (uint32_t i = 0; i < n && !rc; i++) {
+        k[i].it = root->opt[i];
+        k[i].idx = i;
+        rc = global_bound(c, root->opt[i], &k[i].gub);
+    }
+    if (rc)
+        goto out;
+    qsort(k, n, sizeof *k, cmp_ms_kid);
+    pre[0] = 0;
+    for (uint32_t i = 0; i < n; i++)
+        pre[i + 1] = pre[i] + k[i].gub;
+    uint32_t ne = 0; /* k[0..ne) are non-essential */
+    double th_seen = -2;
+    uint32_t win = 0; /* the block bounds were checked up to here (exclusive) */
+    for (uint32_t t = 0;;) {
+        double th = threshold(top);
+        if (th != th_seen) {
+            th_seen = th;
+            while (ne < n && th >= 0 && pre[ne + 1] * BOUND_SLACK <= th)
+                ne++;
+            if (ne > 0) /* matches of non-essential children alone go uncounted */
+                c->o->skipped = 1;
+            if (ne == n) { /* nothing left can enter */
+                c->o->skipped = 1;
+                break;
+            }
+        }
+        /* the next candidate: the smallest document of an essential child */
+        uint32_t d = ND_NO_DOC;
+        for (uint32_t i = ne; i < n; i++) {
+            if ((rc = adv(c, k[i].it, t)))
+                goto out;
+            d = ND_MIN(d, k[i].it->doc);
+        }
+        if (d == ND_NO_DOC)
+            break;
+        if (th >= 0 && d >= win) {
+            /* all children's block bounds from d on: skip the run of
+             * blocks where even their sum cannot beat the threshold */
+            double ub = 0;
+            uint32_t end = ND_NO_DOC;
+            for (uint32_t i = 0; i < n; i++) {
+                if ((rc = bound(c, k[i].it, d, &end, &bb[i])))
+                    goto out;
+                ub += bb[i];
+            }
+            if (ub * BOUND_SLACK <= th) {
+                c->o->skipped = 1;
+                if (end == ND_NO_DOC || end >= c->seg->docs - 1)
+                    break;
+                t = end + 1;
+                continue;
+            }
+            win = end == ND_NO_DOC ? ND_NO_DOC : end + 1;
+        }
+        t = d + 1;
+        memset(on, 0, n);
+        double part = 0;
+        for (uint32_t i = ne; i < n; i++) {
+            qit *it = k[i].it;
+            if (it->doc == d) {
+                on[k[i].idx] = 1;
+                if ((rc = score(c, it, &sc[k[i].idx])))
+                    goto out;
+                part += sc[k[i].idx];
+            }
+        }
+        if (ne > 0) {
+            /* the non-essential children, strongest first, while the
+             * candidate can still beat the threshold by their block bounds */
+            double rest = 0;
+            uint32_t end = ND_NO_DOC;
+            for (uint32_t i = 0; i < ne; i++) {
+                if ((rc = bound(c, k[i].it, d, &end, &bb[i])))
+                    goto out;
+                rest += bb[i];
+            }
+            int pruned = 0;
+            for (uint32_t i = ne; i-- > 0;) {
+                if ((part + rest) * BOUND_SLACK <= th) {
+                    pruned = 1;
+                    break;
+                }
+                rest -= bb[i];
+                qit *it = k[i].it;
+                if ((rc = adv(c, it, d)))
+                    goto out;
+                if (it->doc == d) {
+                    on[k[i].idx] = 1;
+                    if ((rc = score(c, it, &sc[k[i].idx])))
+                        goto out;
+                    part += sc[k[i].idx];
+                }
+            }
+            if (pruned) {
+                c->o->skipped = 1;
+                continue;
+            }
+        }
+        int64_t date;
+        if (!admissible(c, d, &date))
+            continue;
+        /* the score, added in the children's order as a full evaluation does */
+        double sum = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (on[i])
+                sum += sc[i];
+        if ((sum > th || th < 0) == 0) {
+            c->o->skipped = 1;
+            continue;
+        }
+        (*total)++;
+        topk_push(top, sum, c->ix->base[c->si] + d, date);
+    }
+out:
+    free(k);
+    free(pre);
+    free(bb);
+    free(sc);
+    free(on);
+    return rc;
+}
 
 static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *total)
 {
@@ -925,6 +1322,14 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
         goto out;
     if (fc && (rc = facets_segment(fc, ix, si, c->e)))
         goto out;
+    if (c->o->prune && top->cap > 0) {
+        if (root->kind == IT_OR && !root->fields && root->n_neg == 0 &&
+            root->n_opt <= MAXSCORE_MAX_KIDS)
+            rc = run_maxscore(c, root, top, total);
+        else
+            rc = run_blockmax(c, root, top, total);
+        goto out;
+    }
     for (rc = adv(c, root, 0); !rc && root->doc != ND_NO_DOC; rc = adv(c, root, root->doc + 1)) {
         uint32_t d = root->doc;
         if (segment_deleted(seg, d))
