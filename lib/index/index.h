@@ -292,6 +292,7 @@ typedef struct pcursor {
     uint32_t tfs[ND_BLOCK];
     /* positions of the loaded block, decoded on demand */
     int pos_loaded;
+    uint64_t pos_done[ND_BLOCK / 64]; /* documents whose gaps are summed */
     uint32_t *pos;         /* malloc'd, grows */
     size_t pos_cap;
     uint32_t pos_start[ND_BLOCK + 1];

@@ -290,17 +290,22 @@ int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e)
         if (seq_decode(c->pos, total, &p, end) != 0 || p != end)
             return err_set(e, ND_ECORRUPT, "seg-%llu.pos: bad positions",
                            (unsigned long long)s->meta.number);
-        for (uint32_t i = 0; i < c->n; i++) {
-            uint64_t prev = 0;
-            for (uint32_t k = c->pos_start[i]; k < c->pos_start[i + 1]; k++) {
-                prev += c->pos[k];
-                if (prev > UINT32_MAX || (k > c->pos_start[i] && c->pos[k] == 0))
-                    return err_set(e, ND_ECORRUPT, "seg-%llu.pos: positions out of order",
-                                   (unsigned long long)s->meta.number);
-                c->pos[k] = (uint32_t)prev;
-            }
-        }
+        memset(c->pos_done, 0, sizeof c->pos_done);
         c->pos_loaded = 1;
+    }
+    /* gaps to positions for this document only: a phrase usually looks at
+     * a few documents of a block */
+    uint32_t i = c->i;
+    if (!((c->pos_done[i >> 6] >> (i & 63)) & 1)) {
+        uint64_t prev = 0;
+        for (uint32_t k = c->pos_start[i]; k < c->pos_start[i + 1]; k++) {
+            prev += c->pos[k];
+            if (prev > UINT32_MAX || (k > c->pos_start[i] && c->pos[k] == 0))
+                return err_set(e, ND_ECORRUPT, "seg-%llu.pos: positions out of order",
+                               (unsigned long long)c->seg->meta.number);
+            c->pos[k] = (uint32_t)prev;
+        }
+        c->pos_done[i >> 6] |= (uint64_t)1 << (i & 63);
     }
     *pos = c->pos + c->pos_start[c->i];
     *n = c->pos_start[c->i + 1] - c->pos_start[c->i];
