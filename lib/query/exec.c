@@ -55,6 +55,9 @@ struct qit {
     int heap_ready;
     uint32_t *hit;  /* IT_OR: scratch, the children on the current document */
     double gub;     /* pruning: bound of the score on any document, < 0 unknown */
+    int bc_ok;      /* pruning: bc bounds the score on documents [bc_lo, bc_end] */
+    uint32_t bc_lo, bc_end;
+    double bc;
     /* IT_PHRASE */
     uint32_t *pmap; /* phrase word -> index in req */
     uint32_t *qpos; /* phrase word -> position after the first word */
@@ -671,8 +674,17 @@ static int build(ectx *c, int32_t n, qit **out)
 
 /* ---- moving and scoring --------------------------------------------------------- */
 
-static int adv(ectx *c, qit *it, uint32_t target);
+static int adv_move(ectx *c, qit *it, uint32_t target);
 static int score(ectx *c, qit *it, double *out);
+
+/* Moves it to its first match >= target (no move if it is already there:
+ * the common case, checked inline). */
+static inline int adv(ectx *c, qit *it, uint32_t target)
+{
+    if (it->started && it->doc >= target)
+        return ND_OK;
+    return adv_move(c, it, target);
+}
 
 static int child_doc_less(const qit *it, uint32_t a, uint32_t b)
 {
@@ -718,6 +730,11 @@ static int excluded(ectx *c, qit *it, uint32_t d, int *out)
 static int settle(ectx *c, qit *it, uint32_t d, int *done)
 {
     int ex = 0, rc;
+    if (it->n_neg == 0) {
+        it->doc = d;
+        *done = 1;
+        return ND_OK;
+    }
     if (d != ND_NO_DOC && (rc = excluded(c, it, d, &ex)))
         return rc;
     if (!ex)
@@ -726,9 +743,27 @@ static int settle(ectx *c, qit *it, uint32_t d, int *done)
     return ND_OK;
 }
 
+/* Past this many children an OR keeps them in a heap; below, a scan for
+ * the smallest document is cheaper. */
+#define OR_SCAN_MAX 4
+
 static int or_next(ectx *c, qit *it, uint32_t target)
 {
     int rc;
+    if (it->n_opt <= OR_SCAN_MAX) {
+        for (;;) {
+            uint32_t d = ND_NO_DOC;
+            for (uint32_t i = 0; i < it->n_opt; i++) {
+                if ((rc = adv(c, it->opt[i], target)))
+                    return rc;
+                d = ND_MIN(d, it->opt[i]->doc);
+            }
+            int done = 0;
+            if ((rc = settle(c, it, d, &done)) || done)
+                return rc;
+            target = d + 1;
+        }
+    }
     if (!it->heap_ready) {
         for (uint32_t i = 0; i < it->n_opt; i++) {
             if ((rc = adv(c, it->opt[i], target)))
@@ -820,11 +855,8 @@ static int date_in(const qit *it, int64_t d)
     return d != ND_NO_DATE && d >= it->lo && d <= it->hi;
 }
 
-/* Moves it to its first match >= target (no move if it is already there). */
-static int adv(ectx *c, qit *it, uint32_t target)
+static int adv_move(ectx *c, qit *it, uint32_t target)
 {
-    if (it->started && it->doc >= target)
-        return ND_OK;
     it->started = 1;
     const segment *seg = c->seg;
     switch (it->kind) {
@@ -875,9 +907,15 @@ static int cmp_u32(const void *a, const void *b)
 static int or_sum(ectx *c, qit *it, double *sum)
 {
     uint32_t n = 0;
-    heap_collect(it, 0, it->doc, &n);
-    if (n > 1)
-        qsort(it->hit, n, sizeof *it->hit, cmp_u32);
+    if (it->n_opt <= OR_SCAN_MAX) {
+        for (uint32_t i = 0; i < it->n_opt; i++)
+            if (it->opt[i]->doc == it->doc)
+                it->hit[n++] = i;
+    } else {
+        heap_collect(it, 0, it->doc, &n);
+        if (n > 1)
+            qsort(it->hit, n, sizeof *it->hit, cmp_u32);
+    }
     for (uint32_t i = 0; i < n; i++) {
         double s;
         int rc = score(c, it->opt[it->hit[i]], &s);
@@ -970,8 +1008,16 @@ static int term_ptf_bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *o
  * lowered to the first block boundary of the lists below it. */
 static int bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *out)
 {
+    if (it->bc_ok && d >= it->bc_lo && d <= it->bc_end) { /* the last answer still holds */
+        if (it->bc_end < *end)
+            *end = it->bc_end;
+        *out = it->bc;
+        return ND_OK;
+    }
     double sum = 0, b;
     int rc = ND_OK;
+    uint32_t outer = *end;
+    *end = ND_NO_DOC;
     *out = 0;
     switch (it->kind) {
     case IT_TERM:
@@ -1008,8 +1054,16 @@ static int bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *out)
     default: /* date filters and "everything" never score */
         break;
     }
+    if (rc)
+        return rc;
+    it->bc_ok = 1;
+    it->bc_lo = d;
+    it->bc_end = *end;
+    it->bc = sum;
+    if (outer < *end)
+        *end = outer;
     *out = sum;
-    return rc;
+    return ND_OK;
 }
 
 /* A term iterator's largest pseudo-frequency over its whole list. */
@@ -1135,11 +1189,13 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
             t = d;
             continue;
         }
+        double sc;
         int64_t date;
-        if (admissible(c, d, &date)) {
-            double sc;
-            if ((rc = score(c, root, &sc)))
-                return rc;
+        if ((rc = score(c, root, &sc)))
+            return rc;
+        if (th >= 0 && !(sc > th))
+            c->o->skipped = 1; /* cannot enter: not counted */
+        else if (admissible(c, d, &date)) {
             (*total)++;
             topk_push(top, sc, c->ix->base[c->si] + d, date);
         }

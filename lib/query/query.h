@@ -125,10 +125,24 @@ int query_date_period(int64_t *first, int64_t *last, const char *s, size_t len);
 
 /* idf = ln(1 + (N - df + 0.5) / (df + 0.5)) */
 double bm25_idf(uint64_t N, uint64_t df);
-/* w * tf / (1 - b + b * len / avglen): one field's part of ptf */
-double bm25_ptf(const nd_bm25 *p, double w, uint32_t tf, uint32_t len, double avglen);
+
+/* w * tf / (1 - b + b * len / avglen): one field's part of ptf. Inline: it
+ * runs for every scored document and every score bound. */
+static inline double bm25_ptf(const nd_bm25 *p, double w, uint32_t tf, uint32_t len,
+                              double avglen)
+{
+    double norm = avglen > 0 ? (double)len / avglen : 0.0;
+    double d = 1.0 - p->b + p->b * norm; /* > 0: a field holding the word has len >= 1 */
+    return d > 0 ? w * (double)tf / d : w * (double)tf;
+}
+
 /* idf_boost * ptf * (k1 + 1) / (ptf + k1); 0 when ptf is 0 */
-double bm25_saturate(const nd_bm25 *p, double idf_boost, double ptf);
+static inline double bm25_saturate(const nd_bm25 *p, double idf_boost, double ptf)
+{
+    if (!(ptf > 0))
+        return 0.0;
+    return idf_boost * ptf * (p->k1 + 1.0) / (ptf + p->k1);
+}
 
 /* ---- topk.c ----------------------------------------------------------- */
 
