@@ -58,6 +58,8 @@ struct qit {
     int bc_ok;      /* pruning: bc bounds the score on documents [bc_lo, bc_end] */
     uint32_t bc_lo, bc_end;
     double bc;
+    uint32_t one_j; /* pruning, IT_TERM on a one-block list: index of its
+                       next document in the decoded block */
     /* IT_PHRASE */
     uint32_t *pmap; /* phrase word -> index in req */
     uint32_t *qpos; /* phrase word -> position after the first word */
@@ -998,7 +1000,23 @@ static int term_ptf_bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *o
         return ND_OK;
     if (rc)
         return rc;
-    *out = bm25_ptf(c->o->bm25, it->w, mtf, mlen, c->avglen[it->field]);
+    const pcursor *pc = it->pc;
+    if (pc->nb == 1) {
+        /* a short list, decoded whole: the exact pseudo-frequency of its
+         * next document, and 0 on the documents before it */
+        while (pc->docs[it->one_j] < d) /* d <= the last document here */
+            it->one_j++;
+        uint32_t nd = pc->docs[it->one_j];
+        if (nd > d) {
+            last = nd - 1;
+        } else {
+            *out = bm25_ptf(c->o->bm25, it->w, pc->tfs[it->one_j],
+                            segment_len(c->seg, it->field, nd), c->avglen[it->field]);
+            last = d;
+        }
+    } else {
+        *out = bm25_ptf(c->o->bm25, it->w, mtf, mlen, c->avglen[it->field]);
+    }
     if (last < *end)
         *end = last;
     return ND_OK;
@@ -1077,8 +1095,11 @@ static double term_ptf_max(ectx *c, const qit *it)
         for (uint32_t b = 0; b < pc->nb; b++)
             m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->max_tf[b], pc->min_len[b],
                                    c->avglen[it->field]));
-    } else if (pc->one_ready) {
-        m = bm25_ptf(c->o->bm25, it->w, pc->one_max_tf, pc->one_min_len, c->avglen[it->field]);
+    } else if (pc->one_ready) { /* decoded: exact */
+        for (uint32_t j = 0; j < pc->n; j++)
+            m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->tfs[j],
+                                   segment_len(c->seg, it->field, pc->docs[j]),
+                                   c->avglen[it->field]));
     }
     return m;
 }
@@ -1204,6 +1225,10 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
     return ND_OK;
 }
 
+/* A disjunction is seeded (seed_threshold) when its strongest child has
+ * at most 1/SEED_MAX_SHARE of the segment's documents. */
+#define SEED_MAX_SHARE 8
+
 /* Past this many children a disjunction is pruned by block bounds alone
  * (MaxScore scans its children at every candidate). */
 #define MAXSCORE_MAX_KIDS 64
@@ -1228,6 +1253,42 @@ static int cmp_ms_kid(const void *a, const void *b)
  * them cannot enter the top k, so candidates come from the others only, and
  * non-essential children are only moved to a candidate while the score
  * could still beat the threshold. */
+/* A first threshold for a disjunction whose strongest child is short: the
+ * k-th best score among the documents of that child, scored in full on a
+ * second set of iterators. The k documents behind it are matches that the
+ * main pass will find too, so the final k-th score is at least this; and
+ * until then the weak children cannot flood the top k with documents that
+ * only they match. -1 when not worth it or fewer than k documents. */
+static int seed_threshold(ectx *c, uint32_t lead, uint32_t n, size_t k, double *out)
+{
+    *out = -1;
+    qit *root;
+    int rc = build(c, c->q->root, &root);
+    if (rc || !root || root->kind != IT_OR || root->n_opt != n)
+        return rc; /* (the same tree as the first build) */
+    topk seed;
+    if (topk_init(&seed, k, ND_SORT_SCORE))
+        return nomem(c);
+    qit *l = root->opt[lead];
+    for (rc = adv(c, l, 0); !rc && l->doc != ND_NO_DOC; rc = adv(c, l, l->doc + 1)) {
+        uint32_t d = l->doc;
+        int64_t date;
+        if (!admissible(c, d, &date))
+            continue;
+        double sum = 0, s;
+        for (uint32_t i = 0; i < n && !rc; i++) {
+            qit *it = root->opt[i];
+            if (!(rc = adv(c, it, d)) && it->doc == d && !(rc = score(c, it, &s)))
+                sum += s;
+        }
+        topk_push(&seed, sum, d, date);
+    }
+    if (!rc && seed.n == k)
+        *out = seed.e[0].score;
+    topk_free(&seed);
+    return rc;
+}
+
 static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
 {
     uint32_t n = root->n_opt;
@@ -1251,11 +1312,20 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
     pre[0] = 0;
     for (uint32_t i = 0; i < n; i++)
         pre[i + 1] = pre[i] + k[i].gub;
+    /* a seed threshold, lowered a little: documents scoring exactly the
+     * seed may still enter on a tie by document number */
+    double seed = -1;
+    if (top->n < top->cap && n > 1 && k[n - 1].it->cost <= c->seg->docs / SEED_MAX_SHARE) {
+        if ((rc = seed_threshold(c, k[n - 1].idx, n, top->cap, &seed)))
+            goto out;
+        if (seed > 0)
+            seed -= seed * 1e-9;
+    }
     uint32_t ne = 0; /* k[0..ne) are non-essential */
     double th_seen = -2;
     uint32_t win = 0; /* the block bounds were checked up to here (exclusive) */
     for (uint32_t t = 0;;) {
-        double th = threshold(top);
+        double th = ND_MAX(threshold(top), seed);
         if (th != th_seen) {
             th_seen = th;
             while (ne < n && th >= 0 && pre[ne + 1] * BOUND_SLACK <= th)
