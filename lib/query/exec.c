@@ -1227,7 +1227,7 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
 
 /* A disjunction is seeded (seed_threshold) when its strongest child has
  * at most 1/SEED_MAX_SHARE of the segment's documents. */
-#define SEED_MAX_SHARE 8
+#define SEED_MAX_SHARE 32
 
 /* Past this many children a disjunction is pruned by block bounds alone
  * (MaxScore scans its children at every candidate). */
