@@ -1,7 +1,8 @@
 /*
  * nd-inspect.c - dumps what is inside an index directory, file by file, for
- * debugging the format: the manifest, each segment's frame and counts, its
- * term dictionary (with document frequencies), and a stored article.
+ * debugging the format: the manifest, each segment's frame and counts (and
+ * whether its .col has the id column), its term dictionary (with document
+ * frequencies), and a stored article with its column values.
  * Built against the internal headers, so it shows exactly what the reader
  * sees; not installed.
  *
@@ -32,6 +33,11 @@ static void summary(const nd_index *ix)
                    s->meta.crc[k]);
         for (int f = 0; f < N_TEXT_FIELDS; f++)
             printf("  %-5s total length %" PRIu64 "\n", FIELD_NAMES[f], s->sum_len[f]);
+        printf("  .col version %u: ", (unsigned)ld_u16(s->map[FILE_COL].data + 4));
+        if (s->id_off)
+            printf("id column of %u bytes\n", ld_u32(s->id_off + (size_t)s->docs * 4));
+        else
+            printf("no id column (ids come from the stored records)\n");
     }
 }
 
@@ -86,6 +92,12 @@ static int doc(const nd_index *ix, uint64_t g)
     printf("date: %s\n", date);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         printf("%s length: %u\n", FIELD_NAMES[f], segment_len(&ix->segs[si], f, local));
+    const segment *s = &ix->segs[si];
+    if (s->id_off) {
+        const uint8_t *o = s->id_off + (size_t)local * 4;
+        uint32_t a = ld_u32(o), b = ld_u32(o + 4);
+        printf("id column: %.*s\n", (int)(b - a), (const char *)s->ids + a);
+    }
     buf_free(&block);
     return 0;
 }

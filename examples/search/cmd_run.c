@@ -248,6 +248,8 @@ int cmd_run(int argc, char **argv)
     size_t k = 1000, reps = 0;
     nd_search_opts so = ND_SEARCH_OPTS_INIT;
     so.snippets = 0;
+    so.ids_only = 1;     /* a run needs ids and scores only: no stored article is read */
+    so.approx_total = 1; /* nor the total: skip what cannot enter the top k */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

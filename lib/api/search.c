@@ -2,7 +2,9 @@
  * search.c - the public nd_search and nd_hits calls: check the options,
  * parse the query, evaluate it on the snapshot (counting facets over every
  * match), then copy each returned hit (stored fields, snippet, marks) out of
- * segment memory into storage the caller keeps until nd_hits_free.
+ * segment memory into storage the caller keeps until nd_hits_free. With
+ * ids_only a hit is its score, date and id, read from the columns (.col)
+ * without inflating a stored block.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -94,9 +96,29 @@ int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len)
     return query_date_period(first, last, s, len);
 }
 
+/* Fills hit slot i from entry te: score, date and id only. */
+static int add_id_hit(nd_search *s, nd_hits *h, const segment *seg, uint32_t local,
+                      const topk_entry *te, size_t i)
+{
+    const char *id;
+    size_t len;
+    int rc = segment_doc_id(seg, local, &s->block, &s->cached_block, &id, &len, &s->err);
+    if (rc)
+        return rc;
+    hit_rec *r = &h->h[i];
+    memset(r, 0, sizeof *r);
+    r->score = te->score;
+    r->date = segment_date(seg, local);
+    r->off[SF_ID] = h->arena.len;
+    r->len[SF_ID] = len;
+    if (buf_append(&h->arena, id, len))
+        return err_set(&s->err, ND_ENOMEM, "out of memory");
+    return ND_OK;
+}
+
 /* Fills hit slot i from entry te. */
 static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_entry *te,
-                   size_t i, int with_snippet)
+                   size_t i, int with_snippet, int ids_only)
 {
     nd_index *ix = s->ix;
     uint32_t local, si = snapshot_locate(ix, te->doc, &local);
@@ -104,6 +126,8 @@ static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_en
     if (si != s->cached_seg)
         s->cached_block = UINT32_MAX;
     s->cached_seg = si;
+    if (ids_only)
+        return add_id_hit(s, h, seg, local, te, i);
     stored_doc sd;
     int rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err);
     if (rc)
@@ -222,12 +246,14 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     topk_sort(&top);
     size_t n = top.n > o.offset ? top.n - o.offset : 0;
     h->h = calloc(n ? n : 1, sizeof *h->h);
-    if (!h->h || (n && o.snippets && snippet_terms_init(&st, &q))) {
+    int ids_only = o.ids_only != 0, snippets = o.snippets && !ids_only;
+    if (!h->h || (n && snippets && snippet_terms_init(&st, &q))) {
         rc = err_set(&s->err, ND_ENOMEM, "out of memory");
         goto fail;
     }
     /* stored articles are read in document order, so each compressed block
-     * is inflated once however the hits are ranked */
+     * is inflated once however the hits are ranked (ids_only reads none from
+     * segments with an id column) */
     fetch *order = malloc((n ? n : 1) * sizeof *order);
     if (!order) {
         rc = err_set(&s->err, ND_ENOMEM, "out of memory");
@@ -237,7 +263,8 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
         order[i] = (fetch){top.e[o.offset + i].doc, i};
     qsort(order, n, sizeof *order, cmp_fetch);
     for (size_t j = 0; j < n && !rc; j++)
-        rc = add_hit(s, h, &st, &top.e[o.offset + order[j].rank], order[j].rank, o.snippets);
+        rc = add_hit(s, h, &st, &top.e[o.offset + order[j].rank], order[j].rank, snippets,
+                     ids_only);
     free(order);
     if (rc)
         goto fail;

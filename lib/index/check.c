@@ -14,8 +14,8 @@
  * their blocks, one tf per keyword, field lengths (.col) against the sum of
  * their terms' tf per document and against the totals, no two terms at one
  * position of a field, exactly one id term per document equal to its
- * stored id, and stored blocks that inflate to exactly the records of their
- * documents.
+ * stored id (and to its entry in the id column of a version 2 .col), and
+ * stored blocks that inflate to exactly the records of their documents.
  *
  * Work is one pass over each file; memory is a few per-document counters
  * and one bit per token position of one segment at a time, and one 64 KiB
@@ -635,7 +635,8 @@ static uint64_t frame_fault(const nd_map *m, const char magic[4])
         return 0;
     if (memcmp(m->data, magic, 4) != 0)
         return 0;
-    if (ld_u16(m->data + 4) != ND_FORMAT_VERSION)
+    uint16_t version = ld_u16(m->data + 4);
+    if (version < ND_FORMAT_VERSION || version > frame_max_version(magic))
         return 4;
     if (ld_u16(m->data + 6) != 0)
         return 6;
@@ -716,6 +717,8 @@ typedef struct tally {
     uint8_t *pos_bits;
     int incomplete[N_FIELDS]; /* some postings of the field could not be read */
     uint64_t cf[N_FIELDS];
+    uint64_t idcol_bad;       /* id postings whose document's column id differs */
+    uint32_t idcol_first;     /* the first such document */
 } tally;
 
 typedef struct seg_check {
@@ -726,6 +729,25 @@ typedef struct seg_check {
     tally t;
     char key[200]; /* the term being checked, for messages */
 } seg_check;
+
+/* The id column's id of document d (version 2 .col only), and its file
+ * offset in .col. The reader checked the offsets when it opened the file. */
+static const uint8_t *col_id(const segment *s, uint32_t d, size_t *len, uint64_t *off)
+{
+    uint32_t a = ld_u32(s->id_off + (size_t)d * 4), b = ld_u32(s->id_off + (size_t)d * 4 + 4);
+    *len = b - a;
+    *off = (uint64_t)(s->ids - s->map[FILE_COL].data) + a;
+    return s->ids + a;
+}
+
+/* 1 if document d's column id is not the n bytes at id. */
+static int col_id_differs(const segment *s, uint32_t d, const uint8_t *id, size_t n)
+{
+    size_t len;
+    uint64_t off;
+    const uint8_t *c = col_id(s, d, &len, &off);
+    return len != n || memcmp(c, id, n) != 0;
+}
 
 /* Offset of skip entry b of a term's postings (five varints per entry). */
 static uint64_t skip_entry_off(const segment *s, const term_info *ti, uint32_t b)
@@ -874,6 +896,9 @@ static int check_postings(seg_check *sc, const term_info *ti, int field, const u
                 (*k)++;
             if (field == FIELD_ID)
                 t->id_hash[doc] = id_hash;
+            if (field == FIELD_ID && s->id_off && col_id_differs(s, doc, key + 1, klen - 1) &&
+                t->idcol_bad++ == 0)
+                t->idcol_first = doc;
         }
     }
     pcursor_close(&pc);
@@ -1051,6 +1076,16 @@ static void check_columns(seg_check *sc)
                         f == FIELD_ID ? "exactly one" : "at most one", (unsigned long long)bad,
                         bad == 1 ? "" : "s");
     }
+    if (t->idcol_bad) {
+        size_t len;
+        uint64_t off;
+        col_id(s, t->idcol_first, &len, &off);
+        seg_problem(c, ND_CHECK_ERROR, sc->num, 3, off,
+                    "id column: the id of document %u differs from its id term (%llu "
+                    "document%s)",
+                    t->idcol_first, (unsigned long long)t->idcol_bad,
+                    t->idcol_bad == 1 ? "" : "s");
+    }
     uint64_t odd = 0;
     uint32_t first = 0;
     for (uint32_t d = 0; d < D; d++) {
@@ -1084,6 +1119,8 @@ typedef struct sto_block_check {
     uint32_t b, first, want;
     uint64_t id_bad;
     uint32_t id_first;
+    uint64_t idcol_bad; /* records whose id differs from the id column's */
+    uint32_t idcol_first;
 } sto_block_check;
 
 static void record_done(sto_block_check *k, rec_parser *r)
@@ -1091,6 +1128,10 @@ static void record_done(sto_block_check *k, rec_parser *r)
     seg_check *sc = k->sc;
     uint32_t doc = k->first + r->records;
     r->records++;
+    if (r->records <= k->want && sc->s->id_off &&
+        (r->id_len > sizeof r->id || col_id_differs(sc->s, doc, r->id, r->id_len)) &&
+        k->idcol_bad++ == 0)
+        k->idcol_first = doc;
     if (r->records > k->want || sc->c->legacy || sc->t.incomplete[FIELD_ID] ||
         sc->t.kw[(size_t)(FIELD_ID - N_TEXT_FIELDS) * sc->docs + doc] != 1)
         return;
@@ -1144,7 +1185,7 @@ static int check_stored_block(seg_check *sc, uint32_t b, uint8_t *chunk, nd_err 
     const segment *s = sc->s;
     const stored_block *sb = &s->sblocks[b];
     uint32_t next = b + 1 < s->n_sblocks ? s->sblocks[b + 1].first : sc->docs;
-    sto_block_check k = {sc, b, sb->first, next - sb->first, 0, 0};
+    sto_block_check k = {sc, b, sb->first, next - sb->first, 0, 0, 0, 0};
     rec_parser r;
     memset(&r, 0, sizeof r);
     r.in_len = 1;
@@ -1201,6 +1242,16 @@ static int check_stored_block(seg_check *sc, uint32_t b, uint8_t *chunk, nd_err 
                     "stored block %u: the stored id of document %u differs from its id term "
                     "(%llu document%s)",
                     b, k.id_first, (unsigned long long)k.id_bad, k.id_bad == 1 ? "" : "s");
+    if (!msg[0] && k.idcol_bad) {
+        size_t len;
+        uint64_t off;
+        col_id(s, k.idcol_first, &len, &off);
+        seg_problem(sc->c, ND_CHECK_ERROR, sc->num, 3, off,
+                    "id column: the id of document %u differs from its stored record in "
+                    "stored block %u (%llu document%s)",
+                    k.idcol_first, b, (unsigned long long)k.idcol_bad,
+                    k.idcol_bad == 1 ? "" : "s");
+    }
     return ND_OK;
 }
 

@@ -3,7 +3,8 @@
  * (magic, format version, flags) and a 16-byte footer (body length, CRC32
  * of everything before the footer, magic again). Writers stream through
  * fout, which checksums as it buffers; readers call frame_check before
- * trusting a single byte of the body.
+ * trusting a single byte of the body. Every file is at version 1 except
+ * .col, written at version 2 (COL_VERSION) and read at 1 or 2.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,18 @@ static int flush(fout *f, nd_err *e)
     return ND_OK;
 }
 
+uint16_t frame_max_version(const char magic[4])
+{
+    return memcmp(magic, "NDCL", 4) == 0 ? COL_VERSION : ND_FORMAT_VERSION;
+}
+
 int fout_open(fout *f, const char *path, const char magic[4], nd_err *e)
+{
+    return fout_open_version(f, path, magic, ND_FORMAT_VERSION, e);
+}
+
+int fout_open_version(fout *f, const char *path, const char magic[4], uint16_t version,
+                      nd_err *e)
 {
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -42,7 +54,7 @@ int fout_open(fout *f, const char *path, const char magic[4], nd_err *e)
         return err_set(e, ND_EIO, "%s: cannot create: %s", path, strerror(errno));
     uint8_t h[FRAME_HEADER];
     memcpy(h, magic, 4);
-    st_u16(h + 4, ND_FORMAT_VERSION);
+    st_u16(h + 4, version);
     st_u16(h + 6, 0);
     return fout_write(f, h, sizeof h, e);
 }
@@ -122,10 +134,14 @@ int frame_check(const nd_map *m, const char magic[4], const char *name, int skip
     const uint8_t *p = m->data;
     if (memcmp(p, magic, 4) != 0)
         return err_set(e, ND_ECORRUPT, "%s: bad magic (not a %.4s file)", name, magic);
-    uint16_t version = ld_u16(p + 4);
-    if (version != ND_FORMAT_VERSION)
-        return err_set(e, ND_EVERSION, "%s: format version %u, this library reads %u", name,
-                       version, ND_FORMAT_VERSION);
+    uint16_t version = ld_u16(p + 4), max = frame_max_version(magic);
+    if (version < ND_FORMAT_VERSION || version > max) {
+        if (max == ND_FORMAT_VERSION)
+            return err_set(e, ND_EVERSION, "%s: format version %u, this library reads %u", name,
+                           version, ND_FORMAT_VERSION);
+        return err_set(e, ND_EVERSION, "%s: format version %u, this library reads %u to %u",
+                       name, version, ND_FORMAT_VERSION, max);
+    }
     if (ld_u16(p + 6) != 0)
         return err_set(e, ND_ECORRUPT, "%s: unknown flags 0x%04x", name, ld_u16(p + 6));
     const uint8_t *ft = p + m->len - FRAME_FOOTER;

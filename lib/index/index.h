@@ -74,6 +74,16 @@ void fout_abort(fout *f);
 int frame_check(const nd_map *m, const char magic[4], const char *name, int skip_crc,
                 const uint8_t **body, size_t *body_len, uint32_t *crc, nd_err *e);
 
+/* The frame version of .col files written now: version 1's columns followed
+ * by the id column (FORMAT.md section 5). Readers accept .col versions 1 and
+ * COL_VERSION and version ND_FORMAT_VERSION for every other file. */
+#define COL_VERSION 2
+/* The highest frame version readers accept for files with this magic. */
+uint16_t frame_max_version(const char magic[4]);
+/* fout_open writing `version` in the header instead of ND_FORMAT_VERSION. */
+int fout_open_version(fout *f, const char *path, const char magic[4], uint16_t version,
+                      nd_err *e);
+
 /* ---- catalog.c / manifest.c: the commit record --------------------------- */
 
 #define FILE_KINDS 5
@@ -128,6 +138,12 @@ typedef struct memindex memindex;
 
 /* Starts a segment: opens its stored-articles file in dir. */
 int memindex_open(memindex **out, const char *dir, uint64_t seg_number, nd_err *e);
+/* From now on, the stored copies of added articles are compressed on a
+ * thread of the memindex's own, in order, while the caller goes on (a
+ * writer with threads). The files are the same; a failure to store shows
+ * at a later add or at memindex_finish. Without a thread (it could not be
+ * started) articles are stored at once, as before the call. */
+void memindex_store_thread(memindex *mi);
 /* Adds one article, analysing it with the caller's analyzer: the same as
  * doc_tokens_analyse into a doc_tokens the memindex owns, then
  * memindex_add_tokens. The id must be 1..ND_MAX_TERM_BYTES bytes. */
@@ -202,6 +218,9 @@ typedef struct segment {
     uint64_t sum_len[N_TEXT_FIELDS];
     const uint8_t *lens;  /* N_TEXT_FIELDS arrays of docs u32 (LE) */
     const uint8_t *dates; /* docs i64 (LE) */
+    const uint8_t *id_off; /* docs + 1 u32 (LE) offsets into ids; NULL for a
+                              version 1 .col (no id column) */
+    const uint8_t *ids;    /* the id bytes, back to back */
     /* term dictionary */
     uint64_t n_terms;
     uint32_t n_tblocks;
@@ -266,6 +285,11 @@ enum { SF_ID, SF_TITLE, SF_BODY, SF_SOURCE, SF_URL, SF_LANG, SF_COUNT };
  * *cached_block already holds it) and decodes the article. */
 int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
                    stored_doc *out, nd_err *e);
+/* The article id of doc: from the id column, without touching .sto, when
+ * the segment has one; else from its stored record (segment_stored, with
+ * the same block cache). *id points into the segment or into *block. */
+int segment_doc_id(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
+                   const char **id, size_t *len, nd_err *e);
 
 /* ---- postings.c: postings cursor over one term in one segment --------- */
 
@@ -293,6 +317,13 @@ typedef struct pcursor {
     /* positions of the loaded block, decoded on demand */
     int pos_loaded;
     uint64_t pos_done[ND_BLOCK / 64]; /* documents whose gaps are summed */
+    const uint8_t **group_at; /* where each packed group of 128 positions
+                                 starts, then the varint tail (malloc'd) */
+    uint8_t *group_done;      /* groups decoded (malloc'd) */
+    uint32_t group_cap, n_groups, pos_total;
+    const uint8_t *pos_end;   /* end of the block's positions */
+    const uint8_t *tail_p;    /* the tail decoded up to here (NULL: not begun) */
+    uint32_t tail_n;          /* values of the tail decoded */
     uint32_t *pos;         /* malloc'd, grows */
     size_t pos_cap;
     uint32_t pos_start[ND_BLOCK + 1];
@@ -337,18 +368,27 @@ typedef struct stowriter {
     uint32_t n_blocks; /* blocks written */
     nd_buf zbuf;       /* compressed block */
     struct z_stream_s *zs; /* deflate state, reused from block to block */
+    /* the records' ids, for the id column of .col (written by segwriter_finish) */
+    nd_buf id_off;     /* u32 (LE) end offset of each id in `ids` */
+    nd_buf ids;        /* id bytes, back to back */
+    uint32_t n_ids;
 } stowriter;
 
 /* Creates dir/seg-<number>.sto (O_EXCL) and writes its header. On failure
  * no file is left. */
 int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e);
 /* Appends the record of the next document: the six strings of d in SF_*
- * order (d->f[i] may be NULL when d->len[i] is 0). ND_ENOMEM, ND_EIO,
- * ND_ELIMIT. */
+ * order (d->f[i] may be NULL when d->len[i] is 0), and keeps its id for the
+ * id column. ND_ENOMEM, ND_EIO, ND_ELIMIT. */
 int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e);
+/* Keeps the id of the next document of a block stowriter_add_block is
+ * about to append (its records carry the same ids): ids first, then the
+ * block. ND_ENOMEM, ND_ELIMIT (over 4 GiB of ids), ND_EINVAL (empty). */
+int stowriter_add_id(stowriter *w, const char *id, size_t len, nd_err *e);
 /* Appends a whole block as it is: clen bytes of zlib stream holding n
- * records (ulen bytes uncompressed). Only allowed while no block is open
- * (w->block.len == 0), else ND_EINVAL. The caller vouches for the block;
+ * records (ulen bytes uncompressed), whose n ids stowriter_add_id has just
+ * been given. Only allowed while no block is open (w->block.len == 0) and
+ * with exactly those ids pending, else ND_EINVAL. The caller vouches for the block;
  * merge_segments uses it where re-compressing would give the same bytes. */
 int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t ulen, uint32_t n,
                         nd_err *e);
@@ -409,10 +449,12 @@ void segwriter_abort(segwriter *w);
  * documents. The result is, byte for byte, the segment memindex would build
  * from the same articles.
  * Sources are read through the checked readers: damage is ND_ECORRUPT. Also
- * ND_ENOMEM, ND_EIO, ND_ELIMIT (over ND_MAX_SEG_DOCS live documents).
+ * ND_ENOMEM, ND_EIO, ND_ELIMIT (over ND_MAX_SEG_DOCS live documents or
+ * 4 GiB of ids).
  * Memory: the largest merged term's postings, one stored block per side, and
- * 20 bytes per live document (columns) plus 4 per document of a source with
- * deletions. The sources are only read (they may be shared with readers).
+ * 20 bytes per live document (columns) plus its id and 4 bytes (id column)
+ * plus 4 per document of a source with deletions. The sources are only
+ * read (they may be shared with readers).
  * On success the files are fsync'd (not the directory) and *meta describes
  * them; on failure no file of segment `number` remains. */
 int merge_segments(const char *dir, const segment *const *srcs, uint32_t n, uint64_t number,

@@ -7,7 +7,9 @@
  * cursors, remapped and handed to the segment writer; stored records are
  * copied byte for byte, and whole compressed blocks are copied as they are
  * where compressing them again would give the same bytes (most of them:
- * compression is nearly all of a merge's work otherwise). Because
+ * compression is nearly all of a merge's work otherwise); the ids of a
+ * copied block come from its source's id column (from its records for a
+ * source written before the column existed). Because
  * segwrite.c makes every encoding decision for memindex too, merging
  * segments gives the very files a single writer session would have
  * produced from the same articles. Which segments to merge, and when, is
@@ -273,6 +275,35 @@ static int build_columns(merger *m, seg_columns *cols, uint8_t *lens[N_TEXT_FIEL
     return ND_OK;
 }
 
+/* A stored id must be a valid id term (1..ND_MAX_TERM_BYTES bytes): from a
+ * source, anything else is damage. */
+static int check_id(const segment *seg, uint32_t d, size_t len, nd_err *e)
+{
+    if (len == 0 || len > ND_MAX_TERM_BYTES)
+        return err_set(e, ND_ECORRUPT, "seg-%llu: the id of document %u is %zu bytes",
+                       (unsigned long long)seg->meta.number, d, len);
+    return ND_OK;
+}
+
+/* Hands the ids of documents first..end-1 of seg to sto, for a block about
+ * to be copied whole. */
+static int copy_ids(const segment *seg, uint32_t first, uint32_t end, stowriter *sto,
+                    nd_buf *block, uint32_t *cached, nd_err *e)
+{
+    for (uint32_t d = first; d < end; d++) {
+        const char *id;
+        size_t len;
+        int rc = segment_doc_id(seg, d, block, cached, &id, &len, e);
+        if (!rc)
+            rc = check_id(seg, d, len, e);
+        if (!rc)
+            rc = stowriter_add_id(sto, id, len, e);
+        if (rc)
+            return rc;
+    }
+    return ND_OK;
+}
+
 /* Block b of seg, documents first..end-1, can be copied compressed as it
  * is when a writer starting a new block with the same records would write
  * the very same block: no block is open on the output side, none of its
@@ -300,6 +331,8 @@ static int copy_block(const segment *seg, uint32_t b, uint32_t first, uint32_t e
         (size_t)(rec - block->data) >= STORED_BLOCK_TARGET)
         return ND_OK;
     *ok = 1;
+    if ((rc = copy_ids(seg, first, end, sto, block, cached, e)))
+        return rc;
     return stowriter_add_block(sto, seg->map[FILE_STO].data + sb->off, sb->clen, sb->ulen, end - first,
                                e);
 }
@@ -328,6 +361,8 @@ static int copy_stored(merger *m, stowriter *sto, nd_err *e)
                 continue;
             stored_doc sd;
             rc = segment_stored(seg, d, &block, &cached, &sd, e);
+            if (!rc)
+                rc = check_id(seg, d, sd.len[SF_ID], e);
             if (!rc)
                 rc = stowriter_add(sto, &sd, e);
         }

@@ -2,7 +2,8 @@
  * segment.c - opening one immutable segment for reading: map its five
  * files, check each frame against the manifest (size and CRC), and load the
  * small in-memory parts - the term dictionary's block index and the stored
- * articles' block index. Every length and offset read from disk is checked
+ * articles' block index - and validate the columns, the id column of a
+ * version 2 .col included. Every length and offset read from disk is checked
  * before use, so a damaged file whose checksum happens to match still gives
  * ND_ECORRUPT, never an out-of-bounds read.
  */
@@ -31,6 +32,38 @@ static int corrupt(nd_err *e, uint64_t number, int kind, const char *fmt, ...)
                    seg_exts[kind], what);
 }
 
+/* The id column of a version 2 .col, from file offset `at` to the end of
+ * the body: offsets[docs + 1] then the ids. Offsets start at 0 and grow by
+ * 1..ND_MAX_TERM_BYTES per document (ids are never empty), and the last one
+ * is exactly the number of id bytes left in the body. */
+static int open_ids(segment *s, size_t at, nd_err *e)
+{
+    const uint8_t *p = s->body[FILE_COL];
+    size_t n = s->body_len[FILE_COL];
+    uint64_t offs = ((uint64_t)s->docs + 1) * 4;
+    if (at > n || n - at < offs)
+        return CORRUPT(s, FILE_COL, "id column truncated (%u documents)", s->docs);
+    const uint8_t *off = p + at;
+    uint64_t id_bytes = n - at - offs;
+    if (ld_u32(off) != 0)
+        return CORRUPT(s, FILE_COL, "id offsets do not start at 0");
+    uint32_t prev = 0;
+    for (uint32_t d = 0; d < s->docs; d++) {
+        uint32_t next = ld_u32(off + ((size_t)d + 1) * 4);
+        if (next <= prev || next - prev > ND_MAX_TERM_BYTES)
+            return CORRUPT(s, FILE_COL, "id offset of document %u out of order", d);
+        if (next > id_bytes)
+            return CORRUPT(s, FILE_COL, "id of document %u past the end of the file", d);
+        prev = next;
+    }
+    if (prev != id_bytes)
+        return CORRUPT(s, FILE_COL, "%llu id bytes, the offsets end at %u",
+                       (unsigned long long)id_bytes, prev);
+    s->id_off = off;
+    s->ids = off + offs;
+    return ND_OK;
+}
+
 static int open_columns(segment *s, nd_err *e)
 {
     const uint8_t *p = s->body[FILE_COL];
@@ -42,8 +75,16 @@ static int open_columns(segment *s, nd_err *e)
     if (s->docs != s->meta.docs || ld_u32(p + 4) != N_TEXT_FIELDS)
         return CORRUPT(s, 3, "document count %u does not match the manifest (%u)", s->docs,
                        s->meta.docs);
-    if ((uint64_t)n != head + (uint64_t)s->docs * (4 * N_TEXT_FIELDS + 8))
+    uint64_t v1_len = head + (uint64_t)s->docs * (4 * N_TEXT_FIELDS + 8);
+    /* frame_check let only versions 1 and 2 through */
+    int has_ids = ld_u16(s->map[FILE_COL].data + 4) >= 2;
+    if (has_ids ? (uint64_t)n < v1_len : (uint64_t)n != v1_len)
         return CORRUPT(s, 3, "size does not match %u documents", s->docs);
+    if (has_ids) {
+        int rc = open_ids(s, (size_t)v1_len, e);
+        if (rc)
+            return rc;
+    }
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         s->sum_len[f] = ld_u64(p + 8 + (size_t)8 * f);
     s->lens = p + head;
@@ -331,6 +372,28 @@ int segment_term(const segment *s, const uint8_t *key, size_t klen, term_info *t
 }
 
 /* ---- stored articles ---------------------------------------------------- */
+
+int segment_doc_id(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
+                   const char **id, size_t *len, nd_err *e)
+{
+    if (doc >= s->docs)
+        return err_set(e, ND_EINVAL, "document %u out of range", doc);
+    if (s->id_off) { /* checked on open: ascending, inside the body */
+        const uint8_t *o = s->id_off + (size_t)doc * 4;
+        uint32_t a = ld_u32(o), b = ld_u32(o + 4);
+        *id = (const char *)s->ids + a;
+        *len = b - a;
+        return ND_OK;
+    }
+    stored_doc sd;
+    memset(&sd, 0, sizeof sd);
+    int rc = segment_stored(s, doc, block, cached_block, &sd, e);
+    if (rc)
+        return rc;
+    *id = sd.f[SF_ID];
+    *len = sd.len[SF_ID];
+    return ND_OK;
+}
 
 int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
                    stored_doc *out, nd_err *e)

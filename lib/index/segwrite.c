@@ -6,9 +6,10 @@
  * encoding decision: postings cut into blocks of 128 with a skip table
  * (max_tf, min_len for score bounds), positions as one seq per block,
  * dictionary blocks of 32 front-coded keys with a block index, the column
- * file, and the stored-articles file's zlib blocks. Keeping all of it in
- * one place is what makes a merged segment byte-identical to one built
- * directly from the same articles.
+ * file (lengths, dates and the id column, whose ids the stored-articles
+ * writer collects as records go by), and the stored-articles file's zlib
+ * blocks. Keeping all of it in one place is what makes a merged segment
+ * byte-identical to one built directly from the same articles.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ static int open_file(fout *f, const char *dir, uint64_t number, int kind, nd_err
     seg_file_name(name, sizeof name, number, kind);
     if (path_join(path, sizeof path, dir, name))
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
-    int rc = fout_open(f, path, MAGICS[kind], e);
+    uint16_t version = kind == FILE_COL ? COL_VERSION : ND_FORMAT_VERSION;
+    int rc = fout_open_version(f, path, MAGICS[kind], version, e);
     if (rc)
         fout_abort(f); /* the header write may have failed after the create */
     return rc;
@@ -82,8 +84,27 @@ static int flush_block(stowriter *w, nd_err *e)
     return ND_OK;
 }
 
+int stowriter_add_id(stowriter *w, const char *id, size_t len, nd_err *e)
+{
+    if (len == 0 || len > ND_MAX_TERM_BYTES)
+        return err_set(e, ND_EINVAL, "article id must be 1 to %d bytes", ND_MAX_TERM_BYTES);
+    if (w->ids.len + len > UINT32_MAX)
+        return err_set(e, ND_ELIMIT, "the ids of one segment exceed 4 GiB");
+    if (w->n_ids >= ND_MAX_SEG_DOCS)
+        return err_set(e, ND_ELIMIT, "segment is full");
+    if (buf_append(&w->ids, id, len) || buf_put_u32(&w->id_off, (uint32_t)w->ids.len))
+        return err_set(e, ND_ENOMEM, "out of memory storing an article id");
+    w->n_ids++;
+    return ND_OK;
+}
+
 int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e)
 {
+    if (w->n_ids != w->docs)
+        return err_set(e, ND_EINVAL, "stored article added while ids of a block are pending");
+    int rc = stowriter_add_id(w, d->f[SF_ID], d->len[SF_ID], e);
+    if (rc)
+        return rc;
     if (w->block.len == 0)
         w->first = w->docs;
     for (int i = 0; i < SF_COUNT; i++) {
@@ -99,7 +120,7 @@ int stowriter_add(stowriter *w, const stored_doc *d, nd_err *e)
 int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t ulen, uint32_t n,
                         nd_err *e)
 {
-    if (w->block.len != 0 || n == 0 || n > ND_MAX_SEG_DOCS - w->docs)
+    if (w->block.len != 0 || n == 0 || n > ND_MAX_SEG_DOCS - w->docs || w->n_ids != w->docs + n)
         return err_set(e, ND_EINVAL, "stored block appended at the wrong place");
     uint64_t off = fout_tell(&w->f);
     int rc = fout_write(&w->f, z, clen, e);
@@ -115,7 +136,7 @@ int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t 
 
 size_t stowriter_bytes(const stowriter *w)
 {
-    return w->block.cap + w->index.cap + w->zbuf.cap;
+    return w->block.cap + w->index.cap + w->zbuf.cap + w->id_off.cap + w->ids.cap;
 }
 
 /* The last block, the block index and the block count: the body is complete. */
@@ -138,6 +159,8 @@ void stowriter_abort(stowriter *w)
     buf_free(&w->block);
     buf_free(&w->index);
     buf_free(&w->zbuf);
+    buf_free(&w->id_off);
+    buf_free(&w->ids);
     if (w->zs) {
         deflateEnd(w->zs);
         free(w->zs);
@@ -363,9 +386,35 @@ int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df, c
     return ND_OK;
 }
 
-static int write_tail(segwriter *w, nd_err *e)
+/* The .col body: counts and totals, lengths, dates (version 1), then the
+ * id column (version 2): offsets 0 and the end of each id, the id bytes. */
+static int write_columns(segwriter *w, const stowriter *sto, nd_err *e)
 {
-    fout *tdx = &w->f[0], *col = &w->f[3];
+    fout *col = &w->f[FILE_COL];
+    const seg_columns *c = &w->cols;
+    uint8_t h[8 + 8 * N_TEXT_FIELDS];
+    st_u32(h, c->docs);
+    st_u32(h + 4, N_TEXT_FIELDS);
+    for (int f = 0; f < N_TEXT_FIELDS; f++)
+        st_u64(h + 8 + (size_t)8 * f, c->sum_len[f]);
+    int rc = fout_write(col, h, sizeof h, e);
+    for (int f = 0; f < N_TEXT_FIELDS && !rc && c->docs; f++)
+        rc = fout_write(col, c->lens[f], (size_t)c->docs * 4, e);
+    if (!rc && c->docs)
+        rc = fout_write(col, c->dates, (size_t)c->docs * 8, e);
+    uint8_t zero[4] = {0, 0, 0, 0};
+    if (!rc)
+        rc = fout_write(col, zero, sizeof zero, e);
+    if (!rc)
+        rc = fout_write(col, sto->id_off.data, sto->id_off.len, e);
+    if (!rc)
+        rc = fout_write(col, sto->ids.data, sto->ids.len, e);
+    return rc;
+}
+
+static int write_tail(segwriter *w, const stowriter *sto, nd_err *e)
+{
+    fout *tdx = &w->f[0];
     uint8_t trailer[24];
     st_u64(trailer, w->n_terms);
     st_u64(trailer + 8, fout_tell(tdx));
@@ -376,20 +425,7 @@ static int write_tail(segwriter *w, nd_err *e)
         rc = fout_write(tdx, trailer, sizeof trailer, e);
     if (rc)
         return rc;
-    const seg_columns *c = &w->cols;
-    uint8_t h[8 + 8 * N_TEXT_FIELDS];
-    st_u32(h, c->docs);
-    st_u32(h + 4, N_TEXT_FIELDS);
-    for (int f = 0; f < N_TEXT_FIELDS; f++)
-        st_u64(h + 8 + (size_t)8 * f, c->sum_len[f]);
-    rc = fout_write(col, h, sizeof h, e);
-    if (c->docs == 0)
-        return rc;
-    for (int f = 0; f < N_TEXT_FIELDS && !rc; f++)
-        rc = fout_write(col, c->lens[f], (size_t)c->docs * 4, e);
-    if (!rc)
-        rc = fout_write(col, c->dates, (size_t)c->docs * 8, e);
-    return rc;
+    return write_columns(w, sto, e);
 }
 
 int segwriter_finish(segwriter *w, stowriter *sto, seg_meta *meta, nd_err *e)
@@ -398,9 +434,9 @@ int segwriter_finish(segwriter *w, stowriter *sto, seg_meta *meta, nd_err *e)
     meta->number = w->number;
     meta->docs = w->cols.docs;
     int rc;
-    if (sto->docs != w->cols.docs)
+    if (sto->docs != w->cols.docs || sto->n_ids != sto->docs)
         rc = bad_input(e, "stored articles do not match the columns");
-    else if (!(rc = write_tail(w, e)))
+    else if (!(rc = write_tail(w, sto, e)))
         rc = stowriter_end(sto, e);
     if (rc) {
         segwriter_abort(w);
