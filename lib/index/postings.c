@@ -100,6 +100,11 @@ void pcursor_close(pcursor *c)
     free(c->max_tf);
     free(c->min_len);
     free(c->pos);
+    free((void *)c->group_at);
+    free(c->group_done);
+    c->group_at = NULL;
+    c->group_done = NULL;
+    c->group_cap = 0;
     c->last_doc = NULL;
     c->block_off = c->pos_block_off = NULL;
     c->max_tf = c->min_len = NULL;
@@ -183,21 +188,56 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     return ND_OK;
 }
 
+/* The first index in docs[lo, hi) whose document is >= target, given that
+ * docs[hi - 1] >= target: a short scan, then galloping and binary search
+ * for long jumps. */
+static uint32_t seek_in_block(const uint32_t *docs, uint32_t lo, uint32_t hi, uint32_t target)
+{
+    for (uint32_t k = 0; k < 4 && lo < hi; k++, lo++)
+        if (docs[lo] >= target)
+            return lo;
+    uint32_t step = 4;
+    while (lo + step < hi && docs[lo + step] < target) {
+        lo += step + 1;
+        step *= 2;
+    }
+    hi = ND_MIN(hi, lo + step + 1);
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (docs[mid] < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
 {
     if (c->doc == ND_NO_DOC)
         return ND_OK;
     if (c->block < c->nb && c->docs[c->n - 1] >= target) {
-        while (c->docs[c->i] < target)
-            c->i++;
+        c->i = seek_in_block(c->docs, c->i, c->n, target);
         c->doc = c->docs[c->i];
         return ND_OK;
     }
-    /* next block that can hold target */
+    /* next block that can hold target: the skip table, galloping */
     uint32_t b = c->block < c->nb ? c->block + 1 : 0;
-    if (c->nb > 1) {
-        while (b < c->nb && c->last_doc[b] < target)
-            b++;
+    if (c->nb > 1 && b < c->nb && c->last_doc[b] < target) {
+        uint32_t lo = b + 1, step = 1;
+        while (lo + step < c->nb && c->last_doc[lo + step] < target) {
+            lo += step + 1;
+            step *= 2;
+        }
+        uint32_t hi = ND_MIN(c->nb, lo + step + 1);
+        while (lo < hi) { /* first block in [lo, hi) whose last doc >= target */
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (c->last_doc[mid] < target)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        b = lo;
     }
     if (b >= c->nb) {
         c->doc = ND_NO_DOC;
@@ -206,12 +246,11 @@ int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
     int rc = load_block(c, b, e);
     if (rc)
         return rc;
-    while (c->i < c->n && c->docs[c->i] < target)
-        c->i++;
-    if (c->i == c->n) { /* only possible in the last block without skip data */
+    if (c->docs[c->n - 1] < target) { /* only possible in the last block without skip data */
         c->doc = ND_NO_DOC;
         return ND_OK;
     }
+    c->i = seek_in_block(c->docs, 0, c->n, target);
     c->doc = c->docs[c->i];
     return ND_OK;
 }
@@ -256,6 +295,102 @@ int pcursor_shallow(pcursor *c, uint32_t d, uint32_t *max_tf, uint32_t *min_len,
     return ND_OK;
 }
 
+static int bad_pos(const pcursor *c, nd_err *e, const char *what)
+{
+    return err_set(e, ND_ECORRUPT, "seg-%llu.pos: %s", (unsigned long long)c->seg->meta.number,
+                   what);
+}
+
+/* First use of the loaded block's positions: where each document's start
+ * (from the frequencies) and where each packed group of 128 starts in .pos
+ * (from the group headers, without decoding them). */
+static int positions_index(pcursor *c, nd_err *e)
+{
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < c->n; i++) {
+        c->pos_start[i] = (uint32_t)total;
+        total += c->tfs[i];
+        if (total > UINT32_MAX)
+            return bad(c, e, "too many positions");
+    }
+    c->pos_start[c->n] = (uint32_t)total;
+    const segment *s = c->seg;
+    uint64_t off = c->nb > 1 ? c->pos_block_off[c->block] : c->ti.pos_off;
+    uint64_t lim = c->nb > 1 ? c->pos_block_off[c->block + 1] : c->ti.pos_off + c->ti.pos_len;
+    /* a packed block of 128 values takes at least one byte */
+    if (total > (lim - off) * ND_BLOCK)
+        return bad_pos(c, e, "frequencies exceed the positions");
+    uint32_t groups = (uint32_t)(total / ND_BLOCK);
+    if (total > c->pos_cap) {
+        uint32_t *q = realloc(c->pos, total * sizeof *q);
+        if (!q)
+            return err_set(e, ND_ENOMEM, "out of memory");
+        c->pos = q;
+        c->pos_cap = total;
+    }
+    if (groups + 1 > c->group_cap) {
+        const uint8_t **g = realloc((void *)c->group_at, (groups + 1) * sizeof *g);
+        if (g)
+            c->group_at = g;
+        uint8_t *gd = realloc(c->group_done, groups + 1);
+        if (gd)
+            c->group_done = gd;
+        if (!g || !gd)
+            return err_set(e, ND_ENOMEM, "out of memory");
+        c->group_cap = groups + 1;
+    }
+    const uint8_t *p = s->map[FILE_POS].data + off, *end = s->map[FILE_POS].data + lim;
+    for (uint32_t g = 0; g < groups; g++) {
+        if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
+            return bad_pos(c, e, "bad positions");
+        c->group_at[g] = p;
+        p += 1 + (size_t)16 * *p;
+    }
+    c->group_at[groups] = p; /* the varint tail */
+    memset(c->group_done, 0, groups + 1);
+    c->tail_p = NULL;
+    c->tail_n = 0;
+    c->pos_end = end;
+    c->n_groups = groups;
+    c->pos_total = (uint32_t)total;
+    memset(c->pos_done, 0, sizeof c->pos_done);
+    c->pos_loaded = 1;
+    return ND_OK;
+}
+
+/* Decodes the groups holding positions [a, b) of the loaded block. */
+static int positions_decode(pcursor *c, uint32_t a, uint32_t b, nd_err *e)
+{
+    for (uint32_t g = a / ND_BLOCK; g <= (b - 1) / ND_BLOCK && g <= c->n_groups; g++) {
+        if (c->group_done[g])
+            continue;
+        const uint8_t *p = c->group_at[g];
+        if (g < c->n_groups) {
+            bitpack128_unpack(c->pos + (size_t)g * ND_BLOCK, p + 1, *p);
+            c->group_done[g] = 1;
+            continue;
+        }
+        /* the varint tail, decoded as far as needed and resumed later */
+        uint32_t *out = c->pos + (size_t)g * ND_BLOCK;
+        uint32_t want = b - g * ND_BLOCK, tail = c->pos_total - g * ND_BLOCK;
+        p = c->tail_p ? c->tail_p : p;
+        for (uint32_t k = c->tail_n; k < want; k++) {
+            uint64_t v;
+            if (vget(&p, c->pos_end, &v) || v > UINT32_MAX)
+                return bad_pos(c, e, "bad positions");
+            out[k] = (uint32_t)v;
+        }
+        c->tail_p = p;
+        c->tail_n = ND_MAX(c->tail_n, want);
+        if (c->tail_n == tail) {
+            if (p != c->pos_end)
+                return bad_pos(c, e, "bad positions");
+            c->group_done[g] = 1;
+        }
+    }
+    return ND_OK;
+}
+
 int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e)
 {
     if (c->field >= N_TEXT_FIELDS) {
@@ -263,51 +398,25 @@ int pcursor_positions(pcursor *c, const uint32_t **pos, uint32_t *n, nd_err *e)
         *n = 0;
         return ND_OK;
     }
-    if (!c->pos_loaded) {
-        uint64_t total = 0;
-        for (uint32_t i = 0; i < c->n; i++) {
-            c->pos_start[i] = (uint32_t)total;
-            total += c->tfs[i];
-            if (total > UINT32_MAX)
-                return bad(c, e, "too many positions");
-        }
-        c->pos_start[c->n] = (uint32_t)total;
-        const segment *s = c->seg;
-        uint64_t off = c->nb > 1 ? c->pos_block_off[c->block] : c->ti.pos_off;
-        uint64_t lim = c->nb > 1 ? c->pos_block_off[c->block + 1] : c->ti.pos_off + c->ti.pos_len;
-        /* a packed block of 128 values takes at least one byte */
-        if (total > (lim - off) * ND_BLOCK)
-            return err_set(e, ND_ECORRUPT, "seg-%llu.pos: frequencies exceed the positions",
-                           (unsigned long long)s->meta.number);
-        if (total > c->pos_cap) {
-            uint32_t *q = realloc(c->pos, total * sizeof *q);
-            if (!q)
-                return err_set(e, ND_ENOMEM, "out of memory");
-            c->pos = q;
-            c->pos_cap = total;
-        }
-        const uint8_t *p = s->map[FILE_POS].data + off, *end = s->map[FILE_POS].data + lim;
-        if (seq_decode(c->pos, total, &p, end) != 0 || p != end)
-            return err_set(e, ND_ECORRUPT, "seg-%llu.pos: bad positions",
-                           (unsigned long long)s->meta.number);
-        memset(c->pos_done, 0, sizeof c->pos_done);
-        c->pos_loaded = 1;
-    }
-    /* gaps to positions for this document only: a phrase usually looks at
-     * a few documents of a block */
-    uint32_t i = c->i;
+    int rc;
+    if (!c->pos_loaded && (rc = positions_index(c, e)))
+        return rc;
+    /* only the groups and the gaps of this document: a phrase usually looks
+     * at a few documents of a block */
+    uint32_t i = c->i, a = c->pos_start[i], b = c->pos_start[i + 1];
     if (!((c->pos_done[i >> 6] >> (i & 63)) & 1)) {
+        if (b > a && (rc = positions_decode(c, a, b, e)))
+            return rc;
         uint64_t prev = 0;
-        for (uint32_t k = c->pos_start[i]; k < c->pos_start[i + 1]; k++) {
+        for (uint32_t k = a; k < b; k++) {
             prev += c->pos[k];
-            if (prev > UINT32_MAX || (k > c->pos_start[i] && c->pos[k] == 0))
-                return err_set(e, ND_ECORRUPT, "seg-%llu.pos: positions out of order",
-                               (unsigned long long)c->seg->meta.number);
+            if (prev > UINT32_MAX || (k > a && c->pos[k] == 0))
+                return bad_pos(c, e, "positions out of order");
             c->pos[k] = (uint32_t)prev;
         }
         c->pos_done[i >> 6] |= (uint64_t)1 << (i & 63);
     }
-    *pos = c->pos + c->pos_start[c->i];
-    *n = c->pos_start[c->i + 1] - c->pos_start[c->i];
+    *pos = c->pos + a;
+    *n = b - a;
     return ND_OK;
 }
