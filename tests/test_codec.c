@@ -4,7 +4,9 @@
  * damaged input (truncated, overlong, garbage) that must come back as a
  * clean -1. Buffers handed to decoders in the damage tests end right at an
  * inaccessible page, so reading one byte too far crashes the test even
- * without a sanitizer.
+ * without a sanitizer. bitpack128 is checked with every implementation the
+ * CPU runs (portable, SSE2, AVX2), each against the portable one, with
+ * inputs and outputs that end at such a page.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,9 +329,59 @@ static void test_codec_bits_needed(void **state)
     }
 }
 
+/* Every implementation this build and CPU can run: portable always, SSE2
+ * and AVX2 on x86-64 when the CPU has them. */
+static int impls_here(int ids[BITPACK_N_IMPL])
+{
+    int n = 0;
+    for (int i = 0; i < BITPACK_N_IMPL; i++)
+        if (bitpack128_impl_available(i))
+            ids[n++] = i;
+    return n;
+}
+
+/* Room for one output block that ends at its own guard page, so a kernel
+ * writing a 129th value crashes; the 16 bytes before it are a sentinel. */
+static uint32_t *out_place(guard *og)
+{
+    uint8_t *p = guard_place(og, NULL, sizeof(uint32_t) * ND_BLOCK + 16);
+    memset(p, 0xcc, 16);
+    return (uint32_t *)(void *)(p + 16);
+}
+
+static void out_check_sentinel(const uint32_t *out)
+{
+    const uint8_t *p = (const uint8_t *)out - 16;
+    for (int k = 0; k < 16; k++)
+        assert_int_equal(p[k], 0xcc);
+}
+
+/* Unpacks the 16*bits bytes at packed with every implementation (packed
+ * ends at a guard page or not, as the caller placed it) and checks the
+ * values against `expect` and against the portable implementation. */
+static void check_unpack_all(guard *og, const uint8_t *packed, unsigned bits,
+                             const uint32_t *expect)
+{
+    int ids[BITPACK_N_IMPL], n = impls_here(ids);
+    uint32_t portable[ND_BLOCK];
+    bitpack128_unpack_impl(BITPACK_PORTABLE, portable, packed, bits);
+    if (expect)
+        assert_memory_equal(portable, expect, sizeof portable);
+    for (int k = 0; k < n; k++) {
+        uint32_t *out = out_place(og);
+        memset(out, 0xcc, sizeof(uint32_t) * ND_BLOCK);
+        bitpack128_unpack_impl(ids[k], out, packed, bits);
+        assert_memory_equal(out, portable, sizeof portable);
+        out_check_sentinel(out);
+    }
+    uint32_t *out = out_place(og);
+    bitpack128_unpack(out, packed, bits); /* the chosen one */
+    assert_memory_equal(out, portable, sizeof portable);
+}
+
 /* Packs `in` at width `bits` into a buffer that ends at the guard page,
  * checks the bytes against the reference layout, unpacks from there (and
- * from an odd address) and compares. */
+ * from every misalignment 1..15) with every implementation and compares. */
 static void check_block(guard *g, const uint32_t *in, unsigned bits)
 {
     size_t len = 16 * (size_t)bits;
@@ -341,18 +393,17 @@ static void check_block(guard *g, const uint32_t *in, unsigned bits)
     bitpack128_pack(packed, in, bits);
     assert_memory_equal(packed, expect, len);
 
-    uint32_t out[ND_BLOCK + 1];
-    memset(out, 0xcc, sizeof out);
-    bitpack128_unpack(out, packed, bits);
-    assert_memory_equal(out, in, sizeof(uint32_t) * ND_BLOCK);
-    assert_int_equal(out[ND_BLOCK], 0xcccccccc);
+    guard og;
+    guard_init(&og, sizeof(uint32_t) * ND_BLOCK + 16);
+    check_unpack_all(&og, packed, bits, in);
 
-    /* Unaligned input: shift the bytes by one within a larger buffer. */
-    uint8_t odd[16 * 32 + 1];
-    memcpy(odd + 1, expect, len);
-    memset(out, 0xcc, sizeof out);
-    bitpack128_unpack(out, odd + 1, bits);
-    assert_memory_equal(out, in, sizeof(uint32_t) * ND_BLOCK);
+    /* Unaligned input: shift the bytes within a larger buffer. */
+    uint8_t odd[16 * 32 + 16];
+    for (size_t shift = 1; shift < 16; shift++) {
+        memcpy(odd + shift, expect, len);
+        check_unpack_all(&og, odd + shift, bits, in);
+    }
+    guard_free(&og);
 }
 
 static void test_codec_bitpack_round_trip_random(void **state)
@@ -474,6 +525,177 @@ static void test_codec_bitpack_layout_words_little_endian(void **state)
     }
     bitpack128_unpack(out, packed, 32);
     assert_memory_equal(out, in, sizeof in);
+}
+
+static void test_codec_bitpack_impls(void **state)
+{
+    (void)state;
+    int ids[BITPACK_N_IMPL], n = impls_here(ids);
+    assert_true(n >= 1);
+    assert_int_equal(ids[0], BITPACK_PORTABLE);
+#if defined(__x86_64__)
+    assert_true(bitpack128_impl_available(BITPACK_SSE2)); /* part of x86-64 */
+#endif
+    for (int i = 0; i < n; i++)
+        print_message("bitpack128 implementation available: %s\n",
+                      bitpack128_impl_name(ids[i]));
+    /* Distinct names; nothing outside the range. */
+    for (int i = 0; i < BITPACK_N_IMPL; i++) {
+        assert_non_null(bitpack128_impl_name(i));
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(bitpack128_impl_name(i), bitpack128_impl_name(j));
+    }
+    assert_null(bitpack128_impl_name(-1));
+    assert_null(bitpack128_impl_name(BITPACK_N_IMPL));
+    assert_false(bitpack128_impl_available(-1));
+    assert_false(bitpack128_impl_available(BITPACK_N_IMPL));
+
+    /* ND_BITPACK_IMPL: unset or unusable means the best one here (the last
+     * available), a name of an available one selects it. */
+    int best = ids[n - 1];
+    assert_int_equal(bitpack128_impl_pick(NULL), best);
+    assert_int_equal(bitpack128_impl_pick(""), best);
+    assert_int_equal(bitpack128_impl_pick("no-such-impl"), best);
+    assert_int_equal(bitpack128_impl_pick("AVX2x"), best);
+    for (int i = 0; i < BITPACK_N_IMPL; i++)
+        assert_int_equal(bitpack128_impl_pick(bitpack128_impl_name(i)),
+                         bitpack128_impl_available(i) ? i : best);
+    /* The chosen one follows the environment of this process. */
+    assert_int_equal(bitpack128_impl_active(), bitpack128_impl_pick(getenv("ND_BITPACK_IMPL")));
+    print_message("bitpack128 implementation in use: %s\n",
+                  bitpack128_impl_name(bitpack128_impl_active()));
+}
+
+/* Any 16*bits bytes are a valid block: random bytes that end at the guard
+ * page decode the same with every implementation, and none reads past
+ * them. */
+static void test_codec_bitpack_impls_random_bytes(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed0007;
+    guard g, og;
+    guard_init(&g, (size_t)16 * 32);
+    guard_init(&og, sizeof(uint32_t) * ND_BLOCK + 16);
+    for (unsigned bits = 0; bits <= 32; bits++) {
+        for (int round = 0; round < 30; round++) {
+            size_t len = 16 * (size_t)bits;
+            uint8_t *p = guard_place(&g, NULL, len);
+            for (size_t k = 0; k < len; k++)
+                p[k] = (uint8_t)tu_rand(&seed);
+            check_unpack_all(&og, p, bits, NULL);
+        }
+    }
+    guard_free(&og);
+    guard_free(&g);
+}
+
+/* The delta decoding of `in` (values < 2^bits) from base, done plainly:
+ * expect[i] = base + sum of (in[k] + 1) for k <= i, modulo 2^32; returns
+ * the exact sum. */
+static uint64_t reference_delta1(uint32_t *expect, const uint32_t *in, uint32_t base)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < ND_BLOCK; i++) {
+        sum += (uint64_t)in[i] + 1;
+        expect[i] = (uint32_t)(base + sum);
+    }
+    return sum;
+}
+
+/* Packs `in` at the guard page and decodes it as doc gaps from each base
+ * with every implementation and the chosen one. */
+static void check_delta(guard *g, guard *og, const uint32_t *in, unsigned bits)
+{
+    static const uint32_t bases[] = {0, 1, 1000, 0x7fffffffu, UINT32_MAX - 200, UINT32_MAX};
+    uint8_t *packed = guard_place(g, NULL, 16 * (size_t)bits);
+    bitpack128_pack(packed, in, bits);
+    int ids[BITPACK_N_IMPL], n = impls_here(ids);
+    for (size_t b = 0; b < sizeof bases / sizeof bases[0]; b++) {
+        uint32_t expect[ND_BLOCK];
+        uint64_t sum = reference_delta1(expect, in, bases[b]);
+        for (int k = 0; k <= n; k++) {
+            uint32_t *out = out_place(og);
+            memset(out, 0xcc, sizeof(uint32_t) * ND_BLOCK);
+            uint64_t got = k < n ? bitpack128_unpack_delta1_impl(ids[k], out, packed, bits, bases[b])
+                                 : bitpack128_unpack_delta1(out, packed, bits, bases[b]);
+            assert_int_equal(got, sum);
+            assert_memory_equal(out, expect, sizeof expect);
+            out_check_sentinel(out);
+        }
+    }
+}
+
+static void test_codec_bitpack_delta1(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed0008;
+    guard g, og;
+    guard_init(&g, (size_t)16 * 32);
+    guard_init(&og, sizeof(uint32_t) * ND_BLOCK + 16);
+    uint32_t in[ND_BLOCK];
+    for (unsigned bits = 0; bits <= 32; bits++) {
+        for (int round = 0; round < 10; round++) {
+            for (int i = 0; i < ND_BLOCK; i++)
+                in[i] = (uint32_t)tu_rand(&seed) & low_mask(bits);
+            check_delta(&g, &og, in, bits);
+        }
+        /* All at the maximum: the largest sum of the width (2^39 at 32). */
+        for (int i = 0; i < ND_BLOCK; i++)
+            in[i] = low_mask(bits);
+        check_delta(&g, &og, in, bits);
+        /* Zeros: base + 1, base + 2, ... */
+        memset(in, 0, sizeof in);
+        check_delta(&g, &og, in, bits);
+    }
+    /* The widest block whose sum cannot reach 2^32 reaches 2^31 exactly. */
+    for (int i = 0; i < ND_BLOCK; i++)
+        in[i] = low_mask(24);
+    uint8_t packed[16 * 24];
+    bitpack128_pack(packed, in, 24);
+    uint32_t out[ND_BLOCK];
+    assert_int_equal(bitpack128_unpack_delta1(out, packed, 24, UINT32_MAX), UINT64_C(1) << 31);
+    assert_int_equal(out[ND_BLOCK - 1], (UINT32_C(1) << 31) - 1);
+    guard_free(&og);
+    guard_free(&g);
+}
+
+/* seq-encoded lists of several lengths, their blocks of mixed widths read
+ * back to back from unaligned offsets as the postings reader does, with
+ * every implementation. */
+static void test_codec_bitpack_impls_over_seq_blocks(void **state)
+{
+    (void)state;
+    static const size_t lengths[] = {128, 129, 256, 1000, 100000};
+    uint64_t seed = 0x5eed0009;
+    int ids[BITPACK_N_IMPL], n = impls_here(ids);
+    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++) {
+        size_t len = lengths[t];
+        uint32_t *v = malloc(len * sizeof *v);
+        uint8_t *enc = malloc(seq_bound(len));
+        assert_non_null(v);
+        assert_non_null(enc);
+        unsigned w = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (i % ND_BLOCK == 0) /* a new width every block, sometimes 0 or 32 */
+                w = (unsigned)(tu_rand(&seed) % 33);
+            v[i] = (uint32_t)tu_rand(&seed) & low_mask(w);
+        }
+        size_t elen = seq_encode(enc, v, len);
+        const uint8_t *p = enc;
+        for (size_t b = 0; b + ND_BLOCK <= len; b += ND_BLOCK) {
+            unsigned bits = *p++;
+            assert_true(bits <= 32);
+            assert_true(p + 16 * (size_t)bits <= enc + elen);
+            for (int k = 0; k < n; k++) {
+                uint32_t out[ND_BLOCK];
+                bitpack128_unpack_impl(ids[k], out, p, bits);
+                assert_memory_equal(out, v + b, sizeof out);
+            }
+            p += 16 * (size_t)bits;
+        }
+        free(enc);
+        free(v);
+    }
 }
 
 /* ---- seq -------------------------------------------------------------- */
@@ -757,6 +979,10 @@ int main(void)
         cmocka_unit_test(test_codec_bitpack_layout_bits1),
         cmocka_unit_test(test_codec_bitpack_layout_bits3),
         cmocka_unit_test(test_codec_bitpack_layout_words_little_endian),
+        cmocka_unit_test(test_codec_bitpack_impls),
+        cmocka_unit_test(test_codec_bitpack_impls_random_bytes),
+        cmocka_unit_test(test_codec_bitpack_delta1),
+        cmocka_unit_test(test_codec_bitpack_impls_over_seq_blocks),
         cmocka_unit_test(test_codec_seq_round_trip_random),
         cmocka_unit_test(test_codec_seq_round_trip_max),
         cmocka_unit_test(test_codec_seq_round_trip_zeros),

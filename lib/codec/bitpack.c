@@ -1,6 +1,8 @@
 /*
  * bitpack.c - fixed-width packing of 128 u32 values ("bitpack128"), the
- * inner loop of every postings and positions read.
+ * inner loop of every postings and positions read: the layout, packing,
+ * the portable unpack kernels, and the one-time choice of the kernels that
+ * bitpack128_unpack uses on this CPU.
  *
  * The layout is the "4-lane vertical" one described in codec.h: value i
  * lives in lane i % 4, each lane packs its 32 values LSB first into `bits`
@@ -9,17 +11,39 @@
  * one row of output (values 4j .. 4j+3) is a single shift/or/mask of one or
  * two input rows, the same for all four lanes.
  *
- * Unpacking is specialised per bit width: for each width the 32 output
- * rows are spelled out by macros, so every word index and shift count is a
- * compile-time constant and the four-lane inner loop becomes straight-line
- * vector code under an ordinary -O2 build. Words are loaded with memcpy (no
- * alignment is assumed for the packed bytes) and converted from little
- * endian explicitly, so the result is the same on every host. Packing is
- * written plainly; it runs once per block at index time.
+ * Portable unpacking is specialised per bit width: for each width the 32
+ * output rows are spelled out by macros, so every word index and shift
+ * count is a compile-time constant and the four-lane inner loop becomes
+ * straight-line vector code under an ordinary -O2 build (gcc 12's
+ * -fopt-info-vec reports every width; clang 14 emits no scalar shifts).
+ * Words are loaded with memcpy (no alignment is assumed for the packed
+ * bytes) and converted from little endian explicitly, so the result is
+ * the same on every host. Packing is written plainly; it runs once per
+ * block at index time.
+ *
+ * bitpack128_unpack_delta1 decodes a block of doc gaps straight to
+ * document numbers (unpack, then running sums while the block is in L1);
+ * the x86 kernels fuse the two.
+ *
+ * Choosing the kernels (portable here, SSE2 or AVX2 from bitpack_x86.c):
+ * the first decode picks the best set the CPU supports, or the one named
+ * by the environment variable ND_BITPACK_IMPL, and keeps a pointer to that
+ * constant table for the life of the process. The pointer is the only
+ * process-wide variable in the codec; it is never visible to callers, and
+ * every thread computes the same value, so it is written with a relaxed
+ * atomic store and read with a relaxed atomic load (a plain load on x86):
+ * a race between first callers stores the same pointer twice, and the
+ * tables it points to are constant data. This costs a load and a branch
+ * per block, where pthread_once would cost a library call per block, and
+ * unlike a GNU ifunc it needs no support from the dynamic loader (musl has
+ * none) and runs no code before main.
  */
 #include <assert.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "codec/bitpack_impl.h"
 #include "codec/codec.h"
 #include "util/util.h"
 
@@ -173,20 +197,226 @@ static void unpack_32(uint32_t *restrict out, const uint8_t *restrict in)
 #endif
 }
 
-typedef void unpack_fn(uint32_t *restrict out, const uint8_t *restrict in);
+/* Width 0 of the delta: the block is base + 1, base + 2, ... */
+static void delta_0(uint32_t *restrict out, const uint8_t *restrict in, uint32_t base)
+{
+    ND_UNUSED(in);
+    for (uint32_t i = 0; i < ND_BLOCK; i++)
+        out[i] = base + i + 1;
+}
 
-static unpack_fn *const unpackers[33] = {
-    unpack_0,  unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,
-    unpack_7,  unpack_8,  unpack_9,  unpack_10, unpack_11, unpack_12, unpack_13,
-    unpack_14, unpack_15, unpack_16, unpack_17, unpack_18, unpack_19, unpack_20,
-    unpack_21, unpack_22, unpack_23, unpack_24, unpack_25, unpack_26, unpack_27,
-    unpack_28, unpack_29, unpack_30, unpack_31, unpack_32,
+/* out[i] = base + running sum of (out[i] + 1), modulo 2^32. A single
+ * running sum is a chain of dependent adds, one per value; here the four
+ * quarters of the block are summed side by side (four independent chains),
+ * then each quarter is shifted by the totals of the quarters before it, a
+ * loop the compiler vectorises. */
+static void running_sum32(uint32_t *restrict out, uint32_t base)
+{
+    enum { Q = ND_BLOCK / 4 };
+    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < Q; i++) {
+        s0 += out[i] + 1;
+        s1 += out[Q + i] + 1;
+        s2 += out[2 * Q + i] + 1;
+        s3 += out[3 * Q + i] + 1;
+        out[i] = s0;
+        out[Q + i] = s1;
+        out[2 * Q + i] = s2;
+        out[3 * Q + i] = s3;
+    }
+    uint32_t o1 = base + s0, o2 = o1 + s1, o3 = o2 + s2;
+    for (int i = 0; i < Q; i++) {
+        out[i] += base;
+        out[Q + i] += o1;
+        out[2 * Q + i] += o2;
+        out[3 * Q + i] += o3;
+    }
+}
+
+/* The portable delta kernels: unpack, then running_sum32 over the block
+ * while it is in L1. */
+#define DEFINE_DELTA(B)                                                                            \
+    static void delta_##B(uint32_t *restrict out, const uint8_t *restrict in, uint32_t base)       \
+    {                                                                                              \
+        unpack_##B(out, in);                                                                       \
+        running_sum32(out, base);                                                                  \
+    }
+
+DEFINE_DELTA(1)
+DEFINE_DELTA(2)
+DEFINE_DELTA(3)
+DEFINE_DELTA(4)
+DEFINE_DELTA(5)
+DEFINE_DELTA(6)
+DEFINE_DELTA(7)
+DEFINE_DELTA(8)
+DEFINE_DELTA(9)
+DEFINE_DELTA(10)
+DEFINE_DELTA(11)
+DEFINE_DELTA(12)
+DEFINE_DELTA(13)
+DEFINE_DELTA(14)
+DEFINE_DELTA(15)
+DEFINE_DELTA(16)
+DEFINE_DELTA(17)
+DEFINE_DELTA(18)
+DEFINE_DELTA(19)
+DEFINE_DELTA(20)
+DEFINE_DELTA(21)
+DEFINE_DELTA(22)
+DEFINE_DELTA(23)
+DEFINE_DELTA(24)
+
+static const bp_kernels kernels_portable = {
+    "portable",
+    {unpack_0,  unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,
+     unpack_7,  unpack_8,  unpack_9,  unpack_10, unpack_11, unpack_12, unpack_13,
+     unpack_14, unpack_15, unpack_16, unpack_17, unpack_18, unpack_19, unpack_20,
+     unpack_21, unpack_22, unpack_23, unpack_24, unpack_25, unpack_26, unpack_27,
+     unpack_28, unpack_29, unpack_30, unpack_31, unpack_32},
+    {delta_0,  delta_1,  delta_2,  delta_3,  delta_4,  delta_5,  delta_6,  delta_7,  delta_8,
+     delta_9,  delta_10, delta_11, delta_12, delta_13, delta_14, delta_15, delta_16, delta_17,
+     delta_18, delta_19, delta_20, delta_21, delta_22, delta_23, delta_24},
 };
+
+/* The kernel set of an implementation id, or NULL if not built in. */
+static const bp_kernels *kernels_of(int impl)
+{
+    switch (impl) {
+    case BITPACK_PORTABLE:
+        return &kernels_portable;
+#if ND_BITPACK_X86
+    case BITPACK_SSE2:
+        return &bp_kernels_sse2;
+    case BITPACK_AVX2:
+        return &bp_kernels_avx2;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+const char *bitpack128_impl_name(int impl)
+{
+    static const char *const names[BITPACK_N_IMPL] = {"portable", "sse2", "avx2"};
+    return impl >= 0 && impl < BITPACK_N_IMPL ? names[impl] : NULL;
+}
+
+int bitpack128_impl_available(int impl)
+{
+    if (!kernels_of(impl))
+        return 0;
+#if ND_BITPACK_X86
+    /* SSE2 is part of x86-64. The AVX2 test also checks that the OS saves
+     * the 256-bit registers. (libgcc fills in the CPU model before any
+     * ordinary constructor runs; if it has not, AVX2 reads as absent.) */
+    if (impl == BITPACK_AVX2)
+        return __builtin_cpu_supports("avx2") != 0;
+#endif
+    return 1;
+}
+
+int bitpack128_impl_pick(const char *want)
+{
+    if (want) {
+        for (int i = 0; i < BITPACK_N_IMPL; i++)
+            if (strcmp(want, bitpack128_impl_name(i)) == 0 && bitpack128_impl_available(i))
+                return i;
+    }
+    for (int i = BITPACK_N_IMPL - 1; i > BITPACK_PORTABLE; i--)
+        if (bitpack128_impl_available(i))
+            return i;
+    return BITPACK_PORTABLE;
+}
+
+/* The kernels bitpack128_unpack uses: chosen on first use, then fixed
+ * (see the top of the file for why this one variable is safe). */
+static _Atomic(const bp_kernels *) active_kernels;
+
+/* The first use, kept out of line so that the per-block path stays a load,
+ * a test and a jump (inlined, it made every call save four registers). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline, cold))
+#endif
+static const bp_kernels *choose_kernels(void)
+{
+    const bp_kernels *k = kernels_of(bitpack128_impl_pick(getenv("ND_BITPACK_IMPL")));
+    atomic_store_explicit(&active_kernels, k, memory_order_relaxed);
+    return k;
+}
+
+static inline const bp_kernels *kernels(void)
+{
+    const bp_kernels *k = atomic_load_explicit(&active_kernels, memory_order_relaxed);
+    return k ? k : choose_kernels();
+}
+
+int bitpack128_impl_active(void)
+{
+    const bp_kernels *k = kernels();
+    for (int i = 0; i < BITPACK_N_IMPL; i++)
+        if (kernels_of(i) == k)
+            return i;
+    return BITPACK_PORTABLE; /* not reached */
+}
+
+/* An implementation's kernels if this CPU can run them, else portable. */
+static const bp_kernels *kernels_checked(int impl)
+{
+    return bitpack128_impl_available(impl) ? kernels_of(impl) : &kernels_portable;
+}
+
+/* running_sum32 for widths above BP_DELTA_MAX (rare: gaps of 2^24 and
+ * more), where the block's sum may pass 2^32: returns it exact, added up
+ * in 64 bits beforehand. */
+static uint64_t running_sum64(uint32_t *out, uint32_t base)
+{
+    uint64_t sum = ND_BLOCK;
+    for (int i = 0; i < ND_BLOCK; i++)
+        sum += out[i];
+    running_sum32(out, base);
+    return sum;
+}
+
+static uint64_t unpack_delta1(const bp_kernels *k, uint32_t *out, const uint8_t *in,
+                              unsigned bits, uint32_t base)
+{
+    if (bits <= BP_DELTA_MAX) {
+        /* Up to width 24 the block's sum is below 2^32 (see BP_DELTA_MAX),
+         * so the last output minus base is exact. */
+        k->delta[bits](out, in, base);
+        return (uint32_t)(out[ND_BLOCK - 1] - base);
+    }
+    k->unpack[bits](out, in);
+    return running_sum64(out, base);
+}
+
+/* Callers validate bits (seq_decode does); out of contract, the block
+ * decodes as width 0 rather than reading past 16*32 bytes. */
+#define CHECKED_BITS(bits) ((bits) <= 32 ? (bits) : 0)
 
 void bitpack128_unpack(uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits)
 {
-    /* Callers validate bits (seq_decode does); out of contract, the block
-     * decodes to zeros rather than reading past 16*32 bytes. */
     assert(bits <= 32);
-    unpackers[bits <= 32 ? bits : 0](out, in);
+    kernels()->unpack[CHECKED_BITS(bits)](out, in);
+}
+
+uint64_t bitpack128_unpack_delta1(uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits,
+                                  uint32_t base)
+{
+    assert(bits <= 32);
+    return unpack_delta1(kernels(), out, in, CHECKED_BITS(bits), base);
+}
+
+void bitpack128_unpack_impl(int impl, uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits)
+{
+    assert(bits <= 32);
+    kernels_checked(impl)->unpack[CHECKED_BITS(bits)](out, in);
+}
+
+uint64_t bitpack128_unpack_delta1_impl(int impl, uint32_t out[ND_BLOCK], const uint8_t *in,
+                                       unsigned bits, uint32_t base)
+{
+    assert(bits <= 32);
+    return unpack_delta1(kernels_checked(impl), out, in, CHECKED_BITS(bits), base);
 }

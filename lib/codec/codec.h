@@ -58,6 +58,40 @@ unsigned bits_needed(const uint32_t *v, size_t n);
 void bitpack128_pack(uint8_t *out, const uint32_t in[ND_BLOCK], unsigned bits);
 /* Unpacks 16*bits bytes at in into 128 values. bits must be <= 32. */
 void bitpack128_unpack(uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits);
+/*
+ * Unpacks like bitpack128_unpack and decodes the values as gaps minus one
+ * of an increasing sequence (the doc gaps of a postings block):
+ * out[i] = base + sum over k <= i of (v[k] + 1), modulo 2^32. Returns that
+ * sum for the whole block, exact (128 .. 2^39). For a caller that keeps the
+ * previous document as a u64 `doc` ((uint64_t)-1 before the first block)
+ * and passes base = (uint32_t)doc: the block's last document is
+ * doc + result, and when that is below a limit <= 2^32 every out[i] is
+ * exact and below it too (the sequence only increases).
+ */
+uint64_t bitpack128_unpack_delta1(uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits,
+                                  uint32_t base);
+
+/*
+ * Implementations of the unpack functions. All give identical output; the
+ * best one this CPU supports is chosen on first use and kept for the life
+ * of the process, unless the environment variable ND_BITPACK_IMPL names
+ * another available one ("portable", "sse2", "avx2") at that moment.
+ * Names that are unknown or not available here are ignored.
+ */
+enum { BITPACK_PORTABLE, BITPACK_SSE2, BITPACK_AVX2, BITPACK_N_IMPL };
+/* "portable", "sse2", "avx2"; NULL for an id out of range. */
+const char *bitpack128_impl_name(int impl);
+/* 1 if impl is built in (SSE2/AVX2: x86-64 only) and this CPU runs it. */
+int bitpack128_impl_available(int impl);
+/* The implementation ND_BITPACK_IMPL=want selects (want NULL: unset). */
+int bitpack128_impl_pick(const char *want);
+/* The implementation bitpack128_unpack and _delta1 use. */
+int bitpack128_impl_active(void);
+/* The same functions with a given implementation (the portable one if impl
+ * is not available), for tests and benchmarks. */
+void bitpack128_unpack_impl(int impl, uint32_t out[ND_BLOCK], const uint8_t *in, unsigned bits);
+uint64_t bitpack128_unpack_delta1_impl(int impl, uint32_t out[ND_BLOCK], const uint8_t *in,
+                                       unsigned bits, uint32_t base);
 
 /* ---- seq.c ------------------------------------------------------------ */
 
