@@ -138,32 +138,31 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     }
     n = b + 1 < c->nb ? ND_BLOCK : c->ti.df - b * ND_BLOCK;
     uint64_t doc = b == 0 ? (uint64_t)-1 : c->last_doc[b - 1];
-    if (n == ND_BLOCK && c->no_tf) {
-        int rc = unpack(c, &p, end, c->docs, e);
-        if (rc)
-            return rc;
-        /* step over the packed frequencies */
+    if (n == ND_BLOCK) {
+        /* gaps to documents fused with the unpacking; the sequence only
+         * increases, so checking the last document checks them all */
         if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
             return bad(c, e, "bad block width");
-        p += 1 + (size_t)16 * *p;
-        for (uint32_t i = 0; i < n; i++) {
-            doc += (uint64_t)c->docs[i] + 1;
-            c->docs[i] = (uint32_t)doc;
-            if (doc >= c->seg->docs)
-                return bad(c, e, "document out of range");
-        }
-    } else if (n == ND_BLOCK) {
-        int rc = unpack(c, &p, end, c->docs, e);
-        if (!rc)
-            rc = unpack(c, &p, end, c->tfs, e);
-        if (rc)
-            return rc;
-        for (uint32_t i = 0; i < n; i++) {
-            doc += (uint64_t)c->docs[i] + 1;
-            c->docs[i] = (uint32_t)doc;
-            c->tfs[i] += 1;
-            if (doc >= c->seg->docs || c->tfs[i] == 0)
-                return bad(c, e, "document out of range");
+        unsigned bits = *p++;
+        doc += bitpack128_unpack_delta1(c->docs, p, bits, (uint32_t)doc);
+        p += (size_t)16 * bits;
+        if (doc >= c->seg->docs)
+            return bad(c, e, "document out of range");
+        if (c->no_tf) { /* step over the packed frequencies */
+            if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
+                return bad(c, e, "bad block width");
+            p += 1 + (size_t)16 * *p;
+        } else {
+            int rc = unpack(c, &p, end, c->tfs, e);
+            if (rc)
+                return rc;
+            uint32_t zero = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                c->tfs[i] += 1;
+                zero |= c->tfs[i] == 0;
+            }
+            if (zero)
+                return bad(c, e, "bad frequency");
         }
     } else {
         for (uint32_t i = 0; i < n; i++) {
