@@ -156,7 +156,11 @@ typedef struct nd_writer_opts {
                                 (10), 1 = no automatic merges */
     unsigned threads;        /* analysis threads for nd_writer_add_jsonl; 0 or
                                 1 = analyse on the calling thread (at most 64
-                                are used). The index is the same either way.
+                                are used). Above 1 the writer also compresses
+                                the stored copies of added articles (every add
+                                call) on one thread of its own; a failure to
+                                write one shows at a later add or at the
+                                commit. The index is the same either way.
                                 @since 0.2 */
     /* Analysis settings, fixed when the index is created and recorded in it,
      * so that queries are analysed as its articles were (docs/FORMAT.md,
@@ -211,8 +215,9 @@ ND_API int nd_writer_open_err(nd_writer **out, const char *dir, const nd_writer_
 
 /** Adds one article. It becomes visible to readers at the next successful
  *  nd_writer_commit. An article without an id is rejected with ND_EINVAL.
- *  Analysis runs on the calling thread (opts.threads does not apply; nor
- *  to nd_writer_add_json). @since 0.1 */
+ *  Analysis runs on the calling thread (opts.threads above 1 only moves
+ *  the compression of the stored copy to the writer's own thread; the same
+ *  for nd_writer_add_json). @since 0.1 */
 ND_API int nd_writer_add(nd_writer *w, const nd_doc *doc);
 
 /** Parses one JSON object (one line of a JSON Lines file) and adds it.

@@ -600,6 +600,205 @@ static void test_analysis_long_text_without_spaces(void **state)
     free(text);
 }
 
+/* ---- the ASCII shortcut against ICU ------------------------------------ */
+
+/* Fails unless a (shortcut on) and icu (shortcut off) give the very same
+ * tokens for text[0..len): terms, positions and offsets. */
+static void same_as_icu(nd_analyzer *a, nd_analyzer *icu, const char *text, size_t len)
+{
+    toks x, y;
+    analyse(a, text, len, &x);
+    analyse(icu, text, len, &y);
+    int ok = x.n == y.n;
+    for (size_t i = 0; ok && i < x.n; i++)
+        ok = x.v[i].len == y.v[i].len && memcmp(x.v[i].term, y.v[i].term, x.v[i].len) == 0 &&
+             x.v[i].pos == y.v[i].pos && x.v[i].start == y.v[i].start && x.v[i].end == y.v[i].end;
+    if (!ok) {
+        print_message("text (%zu bytes):", len);
+        for (size_t i = 0; i < len; i++)
+            print_message(" %02x", (unsigned char)text[i]);
+        print_message("\nshortcut ");
+        dump("", &x);
+        print_message("ICU ");
+        dump("", &y);
+    }
+    free(x.v);
+    free(y.v);
+    assert_true(ok);
+}
+
+/* An analyzer that leaves everything to ICU. */
+static nd_analyzer *open_icu_only(const analysis_settings *set)
+{
+    nd_analyzer *icu = NULL;
+    nd_err e = {{0}};
+    assert_int_equal(analyzer_open_with(&icu, set, &e), 0);
+    assert_int_equal(analyzer_ascii_shortcut(icu, 0), 0);
+    return icu;
+}
+
+static void test_analysis_ascii_shortcut_in_use(void **state)
+{
+    nd_analyzer *a = *state;
+    /* With the ICU these tests pin down (72), the probe agrees, so the
+     * comparisons below really compare the two paths. (Without this call
+     * the probe waits for a text of a few KiB; ICU serves until then.) */
+    assert_int_equal(analyzer_ascii_shortcut(a, 0), 0);
+    CHECK(a, "U.S. 1,000", WO("u.s", 0, 0, 3), WO("1,000", 1, 5, 10));
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    CHECK(a, "U.S. 1,000", WO("u.s", 0, 0, 3), WO("1,000", 1, 5, 10));
+}
+
+/* Words where the rules are easy to get wrong. */
+static const char *const TRICKY[] = {
+    "don't", "O'Neil's", "James'", "the boys' toys", "rock'n'roll", "'quoted'", "''", "a''b",
+    "5'11\"", "it's", "IT'S", "ab's's", "'s", "s'", "x'1", "1'x", "1'2'3",
+    "e.g.", "i.e.,", "U.S.A.", "U.S.-Soviet", "a.b.c.d", "a..b", ".a", "a.", "..", "x.1", "1.x",
+    "3.14", "3.14.15", "1.2.a", "a.1.b", "0.5%", ".5", "5.", "1,000", "1,000,000.50", "1,,2",
+    "1;2", "a;b", "1,a", "a,1", ",1", "1,", "$1,234.56", "-1.5e10", "1e-5", "0x1F",
+    "_", "__", "___", "a_b", "_a", "a_", "1_2", "_1", "1_", "_._", "a_.b", "1_,2", "snake_case_name",
+    "http://www.example.com/path_to/file.html?q=1&x=2#frag", "https://a.b.co.uk:8080/x",
+    "ftp://user:pass@host.org", "www.reuters.com", "mailto:first.last@example.co.uk",
+    "first.last@example.com", "a@b", "@", "@@", "@home", "user@", "x@1.2", "1@2", "_@_",
+    "a:b", "1:2", "12:30", "C:\\dir\\file.txt", "a-b", "a--b", "a/b", "a\\b", "a\"b", "\"a\"",
+    "#hashtag", "$100", "100%", "a&b", "a+b", "a=b", "a*b", "(a)", "[1]", "{x}", "<b>", "a|b",
+    "~a", "a!", "a?", "`a`", "^a", "\x7f" "a", "a\x01" "b", "\t", "\r\n", "\v\f", " ",
+    "Mr. Smith's", "No. 10", "A.M.", "p.m.", "9:30 a.m.", "1990s", "'90s", "F-16s", "B-52's",
+};
+
+static void test_analysis_ascii_tricky(void **state)
+{
+    nd_analyzer *a = *state;
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    nd_analyzer *icu = open_icu_only(NULL);
+    static const char *const seps[] = {"", " ", ".", "'", ",", "_", "\n", "@", "-", ":"};
+    const size_t nt = sizeof TRICKY / sizeof TRICKY[0], ns = sizeof seps / sizeof seps[0];
+    char buf[512];
+    for (size_t i = 0; i < nt; i++) {
+        same_as_icu(a, icu, TRICKY[i], strlen(TRICKY[i]));
+        /* and next to every other one, joined in ways that may chain */
+        for (size_t j = 0; j < nt; j++)
+            for (size_t k = 0; k < ns; k++) {
+                int n = snprintf(buf, sizeof buf, "%s%s%s", TRICKY[i], seps[k], TRICKY[j]);
+                same_as_icu(a, icu, buf, (size_t)n);
+            }
+    }
+    analyzer_free(icu);
+}
+
+static void test_analysis_ascii_exhaustive(void **state)
+{
+    nd_analyzer *a = *state;
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    nd_analyzer *icu = open_icu_only(NULL);
+    /* One byte of every class and a few that only look like one: every
+     * string of up to four of them. */
+    static const char alpha[] = "aZ7_.',;:@\" -\n\r\t!";
+    const size_t na = sizeof alpha - 1;
+    char buf[4];
+    for (size_t len = 1; len <= 4; len++) {
+        size_t total = 1;
+        for (size_t i = 0; i < len; i++)
+            total *= na;
+        for (size_t v = 0; v < total; v++) {
+            size_t x = v;
+            for (size_t i = 0; i < len; i++, x /= na)
+                buf[i] = alpha[x % na];
+            same_as_icu(a, icu, buf, len);
+        }
+    }
+    /* Every ASCII byte between and next to letters and digits. */
+    for (int c = 0; c < 128; c++) {
+        static const char *const ctx[] = {"a%cb", "1%c2", "a%c1", "1%ca", "%c", "%c%c", "_%c", "%c_"};
+        for (size_t k = 0; k < sizeof ctx / sizeof ctx[0]; k++) {
+            char t[8];
+            size_t n = 0;
+            for (const char *f = ctx[k]; *f; f++)
+                t[n++] = *f == '%' ? (f++, (char)c) : *f;
+            same_as_icu(a, icu, t, n);
+        }
+    }
+    analyzer_free(icu);
+}
+
+static void test_analysis_ascii_random(void **state)
+{
+    nd_analyzer *a = *state;
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    nd_analyzer *icu = open_icu_only(NULL);
+    /* Letters and digits often, the joining punctuation often, any byte
+     * now and then. */
+    static const char pool[] = "aaeeZZQQ0099..'',;__@@  :-/\"\n";
+    uint64_t seed = 0xa5c11ULL;
+    char buf[300];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)(tu_rand(&seed) % sizeof buf);
+        for (size_t i = 0; i < n; i++) {
+            uint64_t r = tu_rand(&seed);
+            buf[i] = (r & 15) == 0 ? (char)((r >> 8) & 0x7f) : pool[(r >> 8) % (sizeof pool - 1)];
+        }
+        same_as_icu(a, icu, buf, n);
+    }
+    analyzer_free(icu);
+}
+
+static void test_analysis_ascii_next_to_other_scripts(void **state)
+{
+    nd_analyzer *a = *state;
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    nd_analyzer *icu = open_icu_only(NULL);
+    /* Non-ASCII pieces that interact with their neighbours: combining
+     * marks and joiners (WB4), U+2019, no-break and zero-width spaces,
+     * Hebrew (with ' and "), katakana, CJK, emoji, damaged bytes. */
+    static const char *const other[] = {
+        "\u00e9", "\u0301", "\u200d", "\u200b", "\u00a0", "\u2019", "\u05d0", "\u05d0\"\u05d1",
+        "\u30a2", "\u65e5\u672c", "\U0001F389", "\xff", "\x80", "\u2028", "\u3000", "\u00b7",
+        "\uff21", "\u0660", "\u0e01\u0e32\u0e23",
+    };
+    static const char ascii[] = "aZ1_.',;@ \n\t-:\"";
+    const size_t no = sizeof other / sizeof other[0];
+    uint64_t seed = 0x0dd5ULL;
+    char buf[2400];
+    for (int round = 0; round < 6000; round++) {
+        size_t n = 0, goal = (size_t)(tu_rand(&seed) % 2000);
+        while (n < goal) {
+            uint64_t r = tu_rand(&seed);
+            if ((r & 31) == 0) {
+                const char *o = other[(r >> 8) % no];
+                size_t k = strlen(o);
+                memcpy(buf + n, o, k);
+                n += k;
+            } else if ((r & 31) == 1) {
+                const char *t = TRICKY[(r >> 8) % (sizeof TRICKY / sizeof TRICKY[0])];
+                size_t k = strlen(t);
+                memcpy(buf + n, t, k);
+                n += k;
+            } else {
+                buf[n++] = ascii[(r >> 8) % (sizeof ascii - 1)];
+            }
+        }
+        same_as_icu(a, icu, buf, n);
+    }
+    analyzer_free(icu);
+}
+
+static void test_analysis_ascii_with_settings(void **state)
+{
+    (void)state;
+    /* Stop words and stems come after the words are found: the same on
+     * both paths. */
+    analysis_settings set = {"porter", STOPWORDS_EN_LUCENE33};
+    nd_analyzer *a = NULL, *icu = open_icu_only(&set);
+    nd_err e = {{0}};
+    assert_int_equal(analyzer_open_with(&a, &set, &e), 0);
+    assert_int_equal(analyzer_ascii_shortcut(a, 1), 1);
+    static const char text[] = "The U.S. economy's 3.5% growth was running at 1,200 jobs; "
+                               "it isn't slowing, e.g. in NYC's suburbs - snake_case __x.";
+    same_as_icu(a, icu, text, sizeof text - 1);
+    analyzer_free(a);
+    analyzer_free(icu);
+}
+
 /* ---- callback and keywords -------------------------------------------- */
 
 static void test_analysis_callback_stops(void **state)
@@ -686,6 +885,12 @@ int main(void)
         cmocka_unit_test(test_analysis_positions_restart),
         cmocka_unit_test(test_analysis_long_text),
         cmocka_unit_test(test_analysis_long_text_without_spaces),
+        cmocka_unit_test(test_analysis_ascii_shortcut_in_use),
+        cmocka_unit_test(test_analysis_ascii_tricky),
+        cmocka_unit_test(test_analysis_ascii_exhaustive),
+        cmocka_unit_test(test_analysis_ascii_random),
+        cmocka_unit_test(test_analysis_ascii_next_to_other_scripts),
+        cmocka_unit_test(test_analysis_ascii_with_settings),
         cmocka_unit_test(test_analysis_callback_stops),
         cmocka_unit_test(test_analysis_keyword),
     };

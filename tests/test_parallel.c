@@ -5,16 +5,22 @@
  * one-thread path - with duplicate ids (upserts, also across flushed
  * segments), bad lines of every kind, blank lines, several files, a strict
  * stop (early, with batches still in flight, and late), and a truncated
- * gzip file.
+ * gzip file. A writer with threads also compresses the stored articles on
+ * a thread of its own, for nd_writer_add too: same files, and a write
+ * failure there is still reported.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <zlib.h>
 
@@ -336,12 +342,171 @@ static void test_parallel_truncated_gzip(void **state)
     free(f);
 }
 
+/* ---- nd_writer_add with a store thread ------------------------------------- */
+
+/* Article i of a generated set: bodies from a few words to well past a
+ * stored block (every 97th is about 200 KB), some ids used twice. */
+static void gen_article(uint64_t *seed, int i, sbuf *body, char *id, size_t idlen)
+{
+    snprintf(id, idlen, "w-%d", i % 13 == 0 ? i / 3 : i);
+    body->len = 0;
+    int words = i % 97 == 50 ? 30000 : (int)(tu_rand(seed) % 400);
+    for (int k = 0; k < words; k++)
+        sb_printf(body, "%s%s", k ? " " : "", WORDS[tu_rand(seed) % N_WORDS]);
+    if (!body->p)
+        sb_printf(body, "%s", "");
+}
+
+/* Adds n generated articles with nd_writer_add and commits. */
+static void add_run(run *r, unsigned threads, int n, size_t ram)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = tu_mkdtemp();
+    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+    wo.ram_budget = ram;
+    wo.threads = threads;
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, r->dir, &wo), ND_OK);
+    uint64_t seed = 77;
+    sbuf body = {0};
+    for (int i = 0; i < n && !r->rc; i++) {
+        char id[32];
+        gen_article(&seed, i, &body, id, sizeof id);
+        nd_doc d = tu_doc(id, i % 2 ? "title words" : NULL, body.p);
+        r->rc = nd_writer_add(w, &d);
+    }
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", nd_writer_errmsg(w));
+    r->commit_rc = nd_writer_commit(w);
+    nd_writer_free(w);
+    free(body.p);
+}
+
+static void test_parallel_add_same_files(void **state)
+{
+    (void)state;
+    run one, two;
+    /* many flushed segments, and the default budget */
+    const size_t rams[] = {(size_t)256 << 10, 0};
+    for (size_t k = 0; k < sizeof rams / sizeof rams[0]; k++) {
+        add_run(&one, 1, 1200, rams[k]);
+        assert_int_equal(one.rc, ND_OK);
+        assert_int_equal(one.commit_rc, ND_OK);
+        add_run(&two, 2, 1200, rams[k]);
+        assert_same(&one, &two, k == 0 ? 10 : 5);
+        free_run(&one);
+        free_run(&two);
+    }
+}
+
+static void test_parallel_add_abandoned(void **state)
+{
+    (void)state;
+    /* articles still waiting for the store thread when the writer is
+     * freed without a commit: nothing is left behind */
+    char *dir = tu_mkdtemp();
+    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+    wo.threads = 2;
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, dir, &wo), ND_OK);
+    uint64_t seed = 5;
+    sbuf body = {0};
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+        gen_article(&seed, i, &body, id, sizeof id);
+        nd_doc d = tu_doc(id, NULL, body.p);
+        assert_int_equal(nd_writer_add(w, &d), ND_OK);
+    }
+    nd_writer_free(w);
+    size_t n;
+    char **f = seg_files(dir, &n);
+    assert_int_equal(n, 0);
+    free(f);
+    free(body.p);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* In a child whose files may not grow past `limit` bytes, adds articles
+ * with a store thread and commits; returns the first failure's ND_E* code
+ * and its message in msg. */
+static int add_limited(const char *dir, rlim_t limit, char *msg, size_t msglen)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {limit, limit};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(255);
+        nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+        wo.threads = 2;
+        nd_writer *w;
+        int rc = nd_writer_open(&w, dir, &wo);
+        uint64_t seed = 9;
+        sbuf body = {0};
+        for (int i = 0; rc == ND_OK && i < 2000; i++) {
+            char id[32];
+            gen_article(&seed, i, &body, id, sizeof id);
+            nd_doc d = tu_doc(id, NULL, body.p);
+            rc = nd_writer_add(w, &d);
+        }
+        if (rc == ND_OK)
+            rc = nd_writer_commit(w);
+        const char *why = w ? nd_writer_errmsg(w) : "open failed";
+        if (write(fds[1], why, strlen(why)) < 0)
+            rc = -99;
+        nd_writer_free(w);
+        _exit(-rc);
+    }
+    close(fds[1]);
+    ssize_t got = read(fds[0], msg, msglen - 1);
+    msg[got > 0 ? got : 0] = 0;
+    close(fds[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_not_equal(WEXITSTATUS(status), 255);
+    return -WEXITSTATUS(status);
+}
+
+static void test_parallel_store_thread_write_failure(void **state)
+{
+    (void)state;
+    /* The stored articles (about 3 MB) cannot fit in 1 MB: the store
+     * thread's write fails, and that failure is what the writer reports
+     * (on a later add or at the commit). Nothing is committed. */
+    char *dir = tu_mkdtemp();
+    char msg[1024];
+    int rc = add_limited(dir, (rlim_t)1 << 20, msg, sizeof msg);
+    assert_int_equal(rc, ND_EIO);
+    if (!strstr(msg, "File too large"))
+        fail_msg("message: %s", msg);
+    nd_index *ix = NULL;
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_ENOTFOUND);
+    /* without the limit the same articles go in */
+    rc = add_limited(dir, RLIM_INFINITY, msg, sizeof msg);
+    assert_int_equal(rc, ND_OK);
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
+    nd_index_stats st;
+    nd_index_stats_get(ix, &st);
+    assert_true(st.docs > 1500);
+    nd_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parallel_same_index_as_one_thread),
         cmocka_unit_test(test_parallel_strict_stops_at_the_same_line),
         cmocka_unit_test(test_parallel_truncated_gzip),
+        cmocka_unit_test(test_parallel_add_same_files),
+        cmocka_unit_test(test_parallel_add_abandoned),
+        cmocka_unit_test(test_parallel_store_thread_write_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

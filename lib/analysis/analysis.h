@@ -89,6 +89,11 @@ int analyzer_keyword(nd_analyzer *a, const char *s, size_t len, nd_buf *out);
  * there is none, splitting that word). */
 #define ND_ANALYZER_PIECE_BYTES ((size_t)1 << 20)
 
+/* Test hook: turns the ASCII shortcut (analyzer.c) off (on = 0), so that
+ * ICU segments everything, or back on (on = 1). Returns 1 if the shortcut
+ * is now used: on, and ICU agreed with it on the probe text. */
+int analyzer_ascii_shortcut(nd_analyzer *a, int on);
+
 /* The detailed message of the last failure of analyzer_run or
  * analyzer_keyword ("" if none). Besides the codes above, both return
  * ND_EIO for an ICU failure other than memory (not expected with valid

@@ -16,6 +16,18 @@
  * With an index's settings, a kept term then meets the stop list (a stop
  * word is not handed out but keeps its position) and the Snowball stemmer
  * (stem.c), in that order, as in Lucene's English analyzers.
+ *
+ * ASCII text takes a shortcut around ICU: the word break rules restricted
+ * to ASCII fit in a small scanner (ascii_word) that finds the very words
+ * ICU 72's root rules find. Text with other bytes is cut at ASCII
+ * whitespace into ASCII runs (the scanner) and runs around the non-ASCII
+ * bytes (ICU). ICU always breaks between ASCII whitespace and a following
+ * ASCII byte that is not whitespace, and its forward scan from a break
+ * never looks behind it, so each run gives the words the whole text would.
+ * Before its first use (at the first text long enough to be worth it) the
+ * shortcut is compared with ICU on a probe text covering every ASCII byte
+ * in every context the rules distinguish; if the ICU in use disagrees
+ * (other rules), the analyzer keeps to ICU.
  */
 #include <stdlib.h>
 
@@ -33,6 +45,8 @@ typedef struct u16buf {
     int32_t cap; /* code units allocated */
 } u16buf;
 
+#define WB_BYTES 256
+
 struct nd_analyzer {
     UBreakIterator *words;    /* UBRK_WORD, root locale; its text is set per piece */
     const UNormalizer2 *fold; /* NFKC_Casefold; owned by ICU, never closed */
@@ -45,7 +59,14 @@ struct nd_analyzer {
     const stoplist *stop;     /* NULL = no stop words */
     int folded_only;          /* this run skips the stop list and the stemmer */
     uint64_t stopped;         /* stop words dropped by the current run */
+    int ascii;                /* the ASCII shortcut: ASCII_UNKNOWN, ASCII_ON, ASCII_OFF */
+    int ascii_allowed;        /* 0 after analyzer_ascii_shortcut(a, 0) */
+    uint8_t wb[WB_BYTES];     /* word break class of each byte (ASCII ones only used) */
 };
+
+/* States of nd_analyzer.ascii: the probe has not run yet; it has, and the
+ * shortcut is used; it is not (ICU disagreed, or analyzer_ascii_shortcut). */
+enum { ASCII_UNKNOWN, ASCII_ON, ASCII_OFF };
 
 /* Bytes of U+2019 RIGHT SINGLE QUOTATION MARK in UTF-8. */
 #define RSQUO_0 0xE2
@@ -296,71 +317,364 @@ static size_t piece_len(const char *text, size_t len)
     return cut;
 }
 
-/* Tokenises one piece, text[base..base+n), continuing the count in *pos. */
-static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, uint64_t *pos,
+/*
+ * Hands out the word text[start..end) (offsets into the whole text), whose
+ * normalised form is term[0..tlen) (see normalise for a tlen above
+ * ND_MAX_TERM_BYTES), as the token at position *pos, through the stop list
+ * and the stemmer, and advances *pos as the word requires.
+ */
+static int take_term(nd_analyzer *a, const char *term, size_t tlen, size_t start, size_t end,
+                     uint64_t *pos, nd_token_fn fn, void *ctx)
+{
+    /* A word that folds to nothing (U+3164 HANGUL FILLER, say) was never
+     * visible, so it takes no position. An over-long one does, so a
+     * phrase cannot match across it. */
+    if (tlen == 0)
+        return ND_OK;
+    if (*pos > UINT32_MAX)
+        return err_set(&a->err, ND_ELIMIT, "more than %llu token positions in one text",
+                       (unsigned long long)UINT32_MAX + 1);
+    if (tlen <= ND_MAX_TERM_BYTES && !a->folded_only) {
+        /* a stop word keeps its position, so phrases still line up */
+        if (a->stop && stoplist_has(a->stop, term, tlen)) {
+            a->stopped++;
+            (*pos)++;
+            return ND_OK;
+        }
+        if (a->stem) {
+            if (stemmer_stem(a->stem, term, tlen, &term, &tlen) != 0)
+                return err_set(&a->err, ND_ENOMEM, "out of memory while stemming");
+            /* a stem is never empty in practice; if it were, the word
+             * would vanish but keep its place */
+            if (tlen == 0) {
+                (*pos)++;
+                return ND_OK;
+            }
+        }
+    }
+    if (tlen <= ND_MAX_TERM_BYTES) {
+        nd_token tok;
+        tok.term = term;
+        tok.len = tlen;
+        tok.pos = (uint32_t)*pos;
+        tok.start = start;
+        tok.end = end;
+        int rc = fn(ctx, &tok);
+        if (rc)
+            return rc;
+    }
+    (*pos)++;
+    return ND_OK;
+}
+
+/* take_term for the word text[start..end) as ICU found it. */
+static int take_word(nd_analyzer *a, const char *text, size_t start, size_t end, uint64_t *pos,
                      nd_token_fn fn, void *ctx)
 {
-    UErrorCode st = U_ZERO_ERROR;
-    const char *p = text + base;
+    const char *term = NULL;
+    size_t tlen = 0;
+    int rc = normalise(a, text + start, end - start, &term, &tlen);
+    if (rc)
+        return rc;
+    return take_term(a, term, tlen, start, end, pos, fn, ctx);
+}
 
-    utext_openUTF8(&a->text, p, (int64_t)n, &st);
+/* Points the break iterator at text[base..base+n). */
+static int icu_set_text(nd_analyzer *a, const char *text, size_t base, size_t n)
+{
+    UErrorCode st = U_ZERO_ERROR;
+
+    utext_openUTF8(&a->text, text + base, (int64_t)n, &st);
     if (U_FAILURE(st))
         return icu_fail(a, st, "utext_openUTF8");
     ubrk_setUText(a->words, &a->text, &st);
     if (U_FAILURE(st))
         return icu_fail(a, st, "ubrk_setUText");
+    return ND_OK;
+}
 
+/* Tokenises text[base..base+n) with ICU, continuing the count in *pos. */
+static int icu_words(nd_analyzer *a, const char *text, size_t base, size_t n, uint64_t *pos,
+                     nd_token_fn fn, void *ctx)
+{
+    int rc = icu_set_text(a, text, base, n);
+    if (rc)
+        return rc;
     int32_t prev = ubrk_first(a->words), cur;
     for (; (cur = ubrk_next(a->words)) != UBRK_DONE; prev = cur) {
         /* Spaces, punctuation and symbols (emoji included) have statuses
          * below the limit; words, numbers, kana and ideographs above. */
         if (ubrk_getRuleStatus(a->words) < UBRK_WORD_NONE_LIMIT)
             continue;
-        const char *term = NULL;
-        size_t tlen = 0;
-        int rc = normalise(a, p + prev, (size_t)(cur - prev), &term, &tlen);
-        if (rc)
+        if ((rc = take_word(a, text, base + (size_t)prev, base + (size_t)cur, pos, fn, ctx)))
             return rc;
-        /* A word that folds to nothing (U+3164 HANGUL FILLER, say) was never
-         * visible, so it takes no position. An over-long one does, so a
-         * phrase cannot match across it. */
-        if (tlen == 0)
-            continue;
-        if (*pos > UINT32_MAX)
-            return err_set(&a->err, ND_ELIMIT, "more than %llu token positions in one text",
-                           (unsigned long long)UINT32_MAX + 1);
-        if (tlen <= ND_MAX_TERM_BYTES && !a->folded_only) {
-            /* a stop word keeps its position, so phrases still line up */
-            if (a->stop && stoplist_has(a->stop, term, tlen)) {
-                a->stopped++;
-                (*pos)++;
-                continue;
-            }
-            if (a->stem) {
-                if (stemmer_stem(a->stem, term, tlen, &term, &tlen) != 0)
-                    return err_set(&a->err, ND_ENOMEM, "out of memory while stemming");
-                /* a stem is never empty in practice; if it were, the word
-                 * would vanish but keep its place */
-                if (tlen == 0) {
-                    (*pos)++;
-                    continue;
-                }
-            }
-        }
-        if (tlen <= ND_MAX_TERM_BYTES) {
-            nd_token tok;
-            tok.term = term;
-            tok.len = tlen;
-            tok.pos = (uint32_t)*pos;
-            tok.start = base + (size_t)prev;
-            tok.end = base + (size_t)cur;
-            rc = fn(ctx, &tok);
-            if (rc)
-                return rc;
-        }
-        (*pos)++;
     }
     return ND_OK;
+}
+
+/* ---- the ASCII shortcut ------------------------------------------------ */
+
+/*
+ * The Word_Break classes of the ASCII bytes as ICU 72's root rules use
+ * them (ascii_classes fills the table). Letters include '@' (ICU 72 keeps
+ * e-mail addresses whole); ':' is no MidLetter in the root rules; '"'
+ * only matters next to Hebrew. Every other byte (space, TAB, CR, LF, VT,
+ * FF, controls, other punctuation and symbols) breaks on both sides and is
+ * never a word by itself. Classes from WB_LETTER on make words.
+ */
+enum { WB_OTHER, WB_MIDNUMLET, WB_MIDNUM, WB_LETTER, WB_DIGIT, WB_UNDERSCORE };
+/* Added to WB_LETTER for A-Z, so that a word knows it needs folding. */
+#define WB_UPPER 8
+#define WB_KIND(c) ((c) & (WB_UPPER - 1))
+
+static void ascii_classes(uint8_t *wb)
+{
+    memset(wb, WB_OTHER, WB_BYTES);
+    for (int c = 'a'; c <= 'z'; c++) {
+        wb[c] = WB_LETTER;
+        wb[c - 32] = WB_LETTER | WB_UPPER;
+    }
+    wb['@'] = WB_LETTER;
+    for (int c = '0'; c <= '9'; c++)
+        wb[c] = WB_DIGIT;
+    wb['_'] = WB_UNDERSCORE; /* ExtendNumLet */
+    wb['.'] = WB_MIDNUMLET;
+    wb['\''] = WB_MIDNUMLET; /* Single_Quote: joins as MidNumLet does */
+    wb[','] = WB_MIDNUM;
+    wb[';'] = WB_MIDNUM;
+}
+
+/*
+ * Finds the next word in the ASCII text s[*i..end): returns 1 with the
+ * word at [*ws, *we) and *i after it, or 0 when none is left. The rules
+ * (UAX #29 WB5-WB13b on these classes): letters, digits and '_' join
+ * (WB5, WB8-WB10, WB13a/b); a letter, then '.' or '\'', then a letter join
+ * (WB6/7); a digit, then '.', '\'', ',' or ';', then a digit join
+ * (WB11/12). A lone '_' is not a word (ICU gives it the status of
+ * punctuation), while two or more are. *upper is set if the word has A-Z.
+ */
+static int ascii_word(const uint8_t *wb, const unsigned char *s, size_t *i, size_t end,
+                      size_t *ws, size_t *we, int *upper)
+{
+    size_t k = *i;
+    for (;;) {
+        while (k < end && wb[s[k]] < WB_LETTER)
+            k++;
+        if (k == end) {
+            *i = end;
+            return 0;
+        }
+        size_t start = k;
+        int up = 0;
+        for (;;) {
+            int c = WB_OTHER;
+            while (k < end && (c = wb[s[k]]) >= WB_LETTER) {
+                up |= c;
+                k++;
+            }
+            /* at a middle character, look at the bytes either side */
+            if (c == WB_OTHER || k + 1 >= end)
+                break;
+            int last = WB_KIND(wb[s[k - 1]]), next = wb[s[k + 1]];
+            if (!((last == WB_LETTER && c == WB_MIDNUMLET && WB_KIND(next) == WB_LETTER) ||
+                  (last == WB_DIGIT && next == WB_DIGIT)))
+                break;
+            up |= next;
+            k += 2;
+        }
+        if (k - start > 1 || s[start] != '_') {
+            *i = k;
+            *ws = start;
+            *we = k;
+            *upper = (up & WB_UPPER) != 0;
+            return 1;
+        }
+    }
+}
+
+/* take_word for a word of the ASCII scanner: the normalise of ASCII, with
+ * the scan for A-Z already done. */
+static int take_ascii_word(nd_analyzer *a, const char *text, size_t start, size_t end, int upper,
+                           uint64_t *pos, nd_token_fn fn, void *ctx)
+{
+    const char *s = text + start;
+    size_t n = end - start;
+    /* too long even without "'s": the bytes do not matter */
+    if (n > ND_MAX_TERM_BYTES + 2 || !upper)
+        return take_term(a, s, n > ND_MAX_TERM_BYTES + 2 ? n : strip_possessive(s, n), start, end,
+                         pos, fn, ctx);
+    char *t = (char *)a->term.data;
+    for (size_t i = 0; i < n; i++)
+        t[i] = (char)((unsigned)(s[i] - 'A') < 26u ? s[i] + 32 : s[i]);
+    return take_term(a, t, strip_possessive(t, n), start, end, pos, fn, ctx);
+}
+
+/* Tokenises the ASCII text text[from..to) with the shortcut. */
+static int ascii_words(nd_analyzer *a, const char *text, size_t from, size_t to, uint64_t *pos,
+                       nd_token_fn fn, void *ctx)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t i = from, ws, we;
+    int upper;
+    while (ascii_word(a->wb, u, &i, to, &ws, &we, &upper)) {
+        int rc = take_ascii_word(a, text, ws, we, upper, pos, fn, ctx);
+        if (rc)
+            return rc;
+    }
+    return ND_OK;
+}
+
+/* Offset of the first byte >= 0x80 in u[i..end), or end. */
+static size_t next_high(const unsigned char *u, size_t i, size_t end)
+{
+    for (; i + 8 <= end; i += 8) {
+        uint64_t w;
+        memcpy(&w, u + i, 8);
+        if (w & 0x8080808080808080ULL)
+            break;
+    }
+    while (i < end && u[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* 1 if ICU certainly breaks at offset p of u (0 < p < n): after ASCII
+ * whitespace and before an ASCII byte that is not whitespace. */
+static int sure_break(const unsigned char *u, size_t p)
+{
+    return is_ascii_space(u[p - 1]) && u[p] < 0x80 && !is_ascii_space(u[p]);
+}
+
+/* ICU runs shorter than this many ASCII bytes apart are joined: each run
+ * costs a new text for the break iterator. */
+#define ICU_JOIN_BYTES 256
+
+/*
+ * Tokenises text[base..base+n): ASCII runs with the shortcut, the runs
+ * around other bytes with ICU, cut where ICU is sure to break anyway.
+ */
+static int mixed_words(nd_analyzer *a, const char *text, size_t base, size_t n, uint64_t *pos,
+                       nd_token_fn fn, void *ctx)
+{
+    const unsigned char *u = (const unsigned char *)text;
+    size_t i = base, end = base + n;
+    int rc;
+    while (i < end) {
+        size_t high = next_high(u, i, end);
+        if (high == end)
+            return ascii_words(a, text, i, end, pos, fn, ctx);
+        /* The ICU run starts at the last sure break before the high byte
+         * (or at i) and ends at the first sure break after it (or at the
+         * end), taking in further high bytes that come soon after. */
+        size_t from = high;
+        while (from > i && !sure_break(u, from))
+            from--;
+        size_t to = high + 1;
+        for (;;) {
+            while (to < end && !sure_break(u, to))
+                to++;
+            size_t lim = end - to > ICU_JOIN_BYTES ? to + ICU_JOIN_BYTES : end;
+            size_t next = next_high(u, to, lim);
+            if (next == lim)
+                break;
+            to = next + 1;
+        }
+        if (from > i && (rc = ascii_words(a, text, i, from, pos, fn, ctx)))
+            return rc;
+        if ((rc = icu_words(a, text, from, to - from, pos, fn, ctx)))
+            return rc;
+        i = to;
+    }
+    return ND_OK;
+}
+
+/* ---- the probe: the shortcut against the ICU in use --------------------- */
+
+/* The contexts the probe puts every ASCII byte c in: prefix, c, c again
+ * if `twice`, suffix, then a space. Together they tell every class
+ * and rule of ascii_word apart. */
+static const struct probe_ctx {
+    const char *pre, *post;
+    int twice;
+} PROBE[] = {
+    {"a", "b", 0}, {"1", "2", 0}, {"a", "1", 0}, {"1", "a", 0}, {"", "", 0},
+    {"_", "", 0},  {"", "_", 0},  {"a", "b", 1}, {"1", "2", 1},
+};
+
+/* Whole phrases for the probe: chains of joins and near misses. */
+static const char PROBE_PHRASES[] =
+    "a.b.c 1.2,3;4'5 a.b1 a1.b 1.a2 a_.b 1_,2 a'b's U.S. e.g. x@y.z @ _ __ "
+    "a..b 1,,2 'a' \"a\" a:b 1:2 a-b\r\nc\t d\v\f";
+
+static int probe_append(nd_buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+/* Builds the probe text in b. */
+static int probe_build(nd_buf *b)
+{
+    for (int c = 0; c < 128; c++) {
+        for (size_t k = 0; k < sizeof PROBE / sizeof PROBE[0]; k++) {
+            uint8_t ch = (uint8_t)c;
+            if (probe_append(b, PROBE[k].pre) || buf_putc(b, ch) ||
+                (PROBE[k].twice && buf_putc(b, ch)) || probe_append(b, PROBE[k].post) ||
+                buf_putc(b, ' '))
+                return ND_ENOMEM;
+        }
+    }
+    return buf_append(b, PROBE_PHRASES, sizeof PROBE_PHRASES - 1);
+}
+
+/* 1 if ICU and ascii_word find the same words in the ASCII text t[0..n). */
+static int probe_agrees(nd_analyzer *a, const uint8_t *t, size_t n)
+{
+    if (icu_set_text(a, (const char *)t, 0, n))
+        return 0;
+    size_t i = 0, ws, we;
+    int upper;
+    int32_t prev = ubrk_first(a->words), cur;
+    for (; (cur = ubrk_next(a->words)) != UBRK_DONE; prev = cur) {
+        if (ubrk_getRuleStatus(a->words) < UBRK_WORD_NONE_LIMIT)
+            continue;
+        if (!ascii_word(a->wb, t, &i, n, &ws, &we, &upper) || ws != (size_t)prev ||
+            we != (size_t)cur)
+            return 0;
+    }
+    return !ascii_word(a->wb, t, &i, n, &ws, &we, &upper);
+}
+
+/* Decides whether the shortcut is used (see the top of the file). */
+static void ascii_probe(nd_analyzer *a)
+{
+    nd_buf t = {0};
+    a->ascii = a->ascii_allowed && probe_build(&t) == ND_OK && probe_agrees(a, t.data, t.len)
+                   ? ASCII_ON
+                   : ASCII_OFF;
+    buf_free(&t);
+    err_clear(&a->err);
+}
+
+int analyzer_ascii_shortcut(nd_analyzer *a, int on)
+{
+    a->ascii_allowed = on != 0;
+    ascii_probe(a);
+    return a->ascii == ASCII_ON;
+}
+
+/* The probe costs about what ICU takes for this much text, so shorter
+ * texts (queries, most titles) go to ICU until a longer one comes. */
+#define ASCII_PROBE_AFTER 2048
+
+/* Tokenises one piece, text[base..base+n), continuing the count in *pos. */
+static int run_piece(nd_analyzer *a, const char *text, size_t base, size_t n, uint64_t *pos,
+                     nd_token_fn fn, void *ctx)
+{
+    if (a->ascii == ASCII_UNKNOWN && n >= ASCII_PROBE_AFTER)
+        ascii_probe(a);
+    if (a->ascii == ASCII_ON)
+        return mixed_words(a, text, base, n, pos, fn, ctx);
+    return icu_words(a, text, base, n, pos, fn, ctx);
 }
 
 int analyzer_open(nd_analyzer **out, nd_err *e)
@@ -381,6 +695,8 @@ int analyzer_open_with(nd_analyzer **out, const analysis_settings *set, nd_err *
     if (!a)
         return err_set(e, ND_ENOMEM, "out of memory for the analyzer");
     a->text = init;
+    a->ascii_allowed = 1;
+    ascii_classes(a->wb);
     a->fold = unorm2_getNFKCCasefoldInstance(&st);
     if (U_FAILURE(st)) {
         free(a);

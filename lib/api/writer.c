@@ -371,8 +371,13 @@ int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks)
     int rc = check_doc(w, doc);
     if (rc)
         return rc;
-    if (!w->mi && (rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
-        return rc;
+    if (!w->mi) {
+        if ((rc = memindex_open(&w->mi, w->dir, w->next_seg++, &w->err)))
+            return rc;
+        /* compressing the stored articles is the largest serial step */
+        if (w->threads > 1)
+            memindex_store_thread(w->mi);
+    }
     uint32_t local = memindex_docs(w->mi);
     rc = toks ? memindex_add_tokens(w->mi, doc, toks, &w->err)
               : memindex_add(w->mi, w->an, doc, &w->err);

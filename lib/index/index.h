@@ -138,11 +138,11 @@ typedef struct memindex memindex;
 
 /* Starts a segment: opens its stored-articles file in dir. */
 int memindex_open(memindex **out, const char *dir, uint64_t seg_number, nd_err *e);
-/* From now on, the stored copies of added articles are compressed on a
- * thread of the memindex's own, in order, while the caller goes on (a
- * writer with threads). The files are the same; a failure to store shows
- * at a later add or at memindex_finish. Without a thread (it could not be
- * started) articles are stored at once, as before the call. */
+/* Before the first article: the stored copies of the articles are then
+ * compressed on a thread of the memindex's own, in order, while the caller
+ * goes on (a writer with threads). The files, and memindex_bytes, are the
+ * same; a failure to store shows at a later add or at memindex_finish.
+ * Without a thread (it could not be started) articles are stored at once. */
 void memindex_store_thread(memindex *mi);
 /* Adds one article, analysing it with the caller's analyzer: the same as
  * doc_tokens_analyse into a doc_tokens the memindex owns, then

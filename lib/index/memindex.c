@@ -9,22 +9,65 @@
  * file (a stowriter), so memory holds postings only. memindex_finish sorts
  * the terms, decodes each one's stream and hands it to the segment writer
  * (segwrite.c), which owns every byte of the files.
+ *
+ * Compressing the stored copies costs as much as everything else done
+ * here, so a writer with threads gives it a thread of its own
+ * (memindex_store_thread): each article's strings are copied into a ring
+ * of slots, and the store thread hands them to the stowriter in order.
+ * The files are the same either way.
  */
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "analysis/analysis.h"
 #include "index/index.h"
 
-/* One distinct (field, term) of the segment being built. */
+/* Bytes of a key kept in its mterm: most keys fit, so a lookup compares
+ * them without touching the key buffer. */
+#define KEY_HEAD 16
+
+/* One distinct (field, term) of the segment being built: 64 bytes, so a
+ * lookup touches one cache line of it. */
 typedef struct mterm {
-    uint64_t key_off;  /* key bytes in mi->keys */
-    uint32_t key_len;  /* field byte + term bytes */
-    uint32_t last_doc; /* last document appended (UINT32_MAX before the first) */
-    uint32_t df;
-    uint32_t len, cap; /* postings stream bytes used / allocated */
+    uint8_t head[KEY_HEAD]; /* the first key bytes, zero-padded */
+    uint64_t key_off;       /* key bytes in mi->keys */
     uint64_t cf;
-    uint8_t *post;     /* varint stream: doc gap, tf, tf position gaps */
+    uint8_t *post;          /* varint stream: doc gap, tf, tf position gaps */
+    uint32_t key_len;       /* field byte + term bytes */
+    uint32_t last_doc;      /* last document appended (UINT32_MAX before the first) */
+    uint32_t df;
+    uint32_t len, cap;      /* postings stream bytes used / allocated */
+    uint32_t mark;          /* index in mi->field while the field is indexed (see index_text) */
 } mterm;
+
+/* A term of the field being indexed: its occurrences are counted, then
+ * their positions gathered at occ[at...]. */
+typedef struct fterm {
+    uint32_t id;  /* term index */
+    uint32_t n;   /* occurrences in the field */
+    uint32_t at;  /* where its positions go in the gathered array */
+} fterm;
+
+/* Articles waiting for the store thread: a ring of STORE_SLOTS copies,
+ * holding at most STORE_WAIT_BYTES unless one article is longer; a slot
+ * that held more than STORE_KEEP_BYTES is freed once stored. */
+#define STORE_SLOTS 64
+#define STORE_WAIT_BYTES ((size_t)16 << 20)
+#define STORE_KEEP_BYTES ((size_t)1 << 20)
+
+typedef struct store_queue {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* a slot was filled or emptied, or stop */
+    nd_buf slot[STORE_SLOTS]; /* six (u64 length, bytes) strings in SF_* order */
+    size_t head, count;      /* the oldest waiting slot, and how many wait (mu) */
+    size_t bytes;            /* bytes of the waiting copies (mu) */
+    uint32_t done;           /* articles taken from the ring (store thread only) */
+    int stop;                /* no more articles: store what waits and end (mu) */
+    int drop;                /* the segment is abandoned: store nothing more (mu) */
+    int rc;                  /* the first stowriter failure (mu) */
+    nd_err err;              /* its message, written before rc is set */
+} store_queue;
 
 struct memindex {
     char dir[4096];
@@ -33,14 +76,16 @@ struct memindex {
     /* terms */
     mterm *terms;
     uint32_t n_terms, terms_cap;
-    uint32_t *slots; /* open addressing: term index + 1, 0 = empty */
+    uint64_t *slots; /* open addressing: hash tag << 32 | (term index + 1), 0 = empty */
     uint32_t n_slots;
     nd_buf keys;
     size_t post_bytes; /* sum of mterm.cap */
     /* per-article scratch */
     doc_tokens tok; /* memindex_add's analysis (not in memindex_bytes) */
-    uint64_t *occ;  /* (term index << 32) | position, for one field */
-    size_t n_occ, occ_cap;
+    uint32_t *occ;  /* per token of a field: its fterm; then the gathered positions */
+    uint64_t *hash; /* per token of a field: its key_hash */
+    fterm *field;   /* the distinct terms of the field being indexed */
+    size_t occ_cap; /* tokens of room in all three */
     nd_err *err;
     /* columns */
     nd_buf lens[N_TEXT_FIELDS];
@@ -48,6 +93,13 @@ struct memindex {
     uint64_t sum_len[N_TEXT_FIELDS];
     /* stored articles */
     stowriter sto;
+    store_queue *sq; /* NULL: stored by the adding thread */
+    /* stowriter_bytes when it opened and after storing document d (at
+     * d % (STORE_SLOTS + 1): kept until document d + STORE_SLOTS is
+     * counted), the text bytes of document d (at d % STORE_SLOTS), and
+     * those of the last STORE_SLOTS documents: see memindex_bytes */
+    size_t sto_open, sto_after[STORE_SLOTS + 1];
+    size_t text_bytes[STORE_SLOTS], recent_text;
 };
 
 static int oom(memindex *mi)
@@ -68,7 +120,7 @@ int memindex_open(memindex **out, const char *dir, uint64_t number, nd_err *e)
     }
     memcpy(mi->dir, dir, dir_len + 1);
     mi->number = number;
-    mi->n_slots = 1u << 12; /* grows with the vocabulary */
+    mi->n_slots = 1u << 10; /* grows with the vocabulary */
     mi->slots = calloc(mi->n_slots, sizeof *mi->slots);
     if (!mi->slots) {
         free(mi);
@@ -80,6 +132,7 @@ int memindex_open(memindex **out, const char *dir, uint64_t number, nd_err *e)
         free(mi);
         return rc;
     }
+    mi->sto_open = stowriter_bytes(&mi->sto);
     *out = mi;
     return ND_OK;
 }
@@ -92,10 +145,20 @@ uint32_t memindex_docs(const memindex *mi)
 size_t memindex_bytes(const memindex *mi)
 {
     /* mi->tok is left out: adds analysed elsewhere (memindex_add_tokens)
-     * must flush at the same points as memindex_add */
+     * must flush at the same points as memindex_add. The stowriter is
+     * counted as it was STORE_SLOTS documents ago, which a store thread
+     * has always reached by then, plus the text of the documents since,
+     * with or without a store thread, so that flushes never depend on its
+     * progress. */
+    size_t sto = mi->docs > STORE_SLOTS
+                     ? mi->sto_after[(mi->docs - 1 - STORE_SLOTS) % (STORE_SLOTS + 1)]
+                     : mi->sto_open;
+    sto += mi->recent_text;
     size_t n = sizeof *mi - sizeof mi->tok + mi->post_bytes +
-               (size_t)mi->terms_cap * sizeof(mterm) + (size_t)mi->n_slots * 4 + mi->keys.cap +
-               mi->occ_cap * 8 + mi->dates.cap + stowriter_bytes(&mi->sto);
+               (size_t)mi->terms_cap * sizeof(mterm) + (size_t)mi->n_slots * sizeof *mi->slots +
+               mi->keys.cap +
+               mi->occ_cap * (2 * sizeof *mi->occ + sizeof *mi->hash + sizeof *mi->field) +
+               mi->dates.cap + sto;
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
     return n;
@@ -103,19 +166,55 @@ size_t memindex_bytes(const memindex *mi)
 
 /* ---- term table -------------------------------------------------------- */
 
+/* The hash of a key for the term table (in memory only, never stored): the
+ * first and last eight bytes (overlapping for short keys) and every eight
+ * in between, multiplied and folded. */
+static inline uint64_t fold64(uint64_t h)
+{
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
+static inline uint64_t key_hash(const uint8_t *p, size_t n)
+{
+    uint64_t a, b;
+    if (n >= 8) {
+        a = ld_u64(p);
+        b = ld_u64(p + n - 8);
+        for (size_t i = 8; i + 8 < n; i += 8)
+            a = (a ^ ld_u64(p + i)) * 0x9e3779b97f4a7c15ULL + (a >> 29);
+    } else if (n >= 4) {
+        a = ld_u32(p);
+        b = ld_u32(p + n - 4);
+    } else {
+        a = n ? (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1] : 0;
+        b = 0;
+    }
+    return fold64(a * 0x9e3779b97f4a7c15ULL ^ (b + n) * 0xbf58476d1ce4e5b9ULL);
+}
+
+/* A slot's tag: hash bits the slot index does not use (table <= 2^32). */
+static inline uint64_t slot_of(uint64_t h, uint32_t id)
+{
+    return (h & 0xFFFFFFFF00000000ULL) | ((uint64_t)id + 1);
+}
+
 static int grow_slots(memindex *mi)
 {
     uint32_t n = mi->n_slots * 2;
-    uint32_t *s = calloc(n, sizeof *s);
+    uint64_t *s = calloc(n, sizeof *s);
     if (!s)
         return ND_ENOMEM;
     for (uint32_t t = 0; t < mi->n_terms; t++) {
         const mterm *m = &mi->terms[t];
-        uint64_t h = hash_bytes(mi->keys.data + m->key_off, m->key_len);
+        uint64_t h = key_hash(mi->keys.data + m->key_off, m->key_len);
         uint32_t i = (uint32_t)h & (n - 1);
         while (s[i])
             i = (i + 1) & (n - 1);
-        s[i] = t + 1;
+        s[i] = slot_of(h, t);
     }
     free(mi->slots);
     mi->slots = s;
@@ -123,19 +222,33 @@ static int grow_slots(memindex *mi)
     return ND_OK;
 }
 
-/* Finds or adds the term with this key; returns its index or -1 (ENOMEM). */
-static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
+/* 1 if term m has the key key[0..klen). */
+static inline int same_key(const memindex *mi, const mterm *m, const uint8_t *key, size_t klen)
 {
-    uint64_t h = hash_bytes(key, klen);
+    if (m->key_len != klen)
+        return 0;
+    if (klen <= KEY_HEAD)
+        return memcmp(m->head, key, klen) == 0;
+    return memcmp(m->head, key, KEY_HEAD) == 0 &&
+           memcmp(mi->keys.data + m->key_off + KEY_HEAD, key + KEY_HEAD, klen - KEY_HEAD) == 0;
+}
+
+/* Finds or adds the term with this key, whose key_hash is h; returns its
+ * index or -1 (ENOMEM). */
+static int64_t term_id_hashed(memindex *mi, const uint8_t *key, size_t klen, uint64_t h)
+{
+    uint64_t tag = h & 0xFFFFFFFF00000000ULL;
     uint32_t mask = mi->n_slots - 1;
     uint32_t i = (uint32_t)h & mask;
     for (;;) {
-        uint32_t s = mi->slots[i];
+        uint64_t s = mi->slots[i];
         if (!s)
             break;
-        const mterm *m = &mi->terms[s - 1];
-        if (m->key_len == klen && memcmp(mi->keys.data + m->key_off, key, klen) == 0)
-            return s - 1;
+        if ((s & 0xFFFFFFFF00000000ULL) == tag) {
+            uint32_t id = (uint32_t)s - 1;
+            if (same_key(mi, &mi->terms[id], key, klen))
+                return id;
+        }
         i = (i + 1) & mask;
     }
     if (mi->n_terms == mi->terms_cap) {
@@ -148,16 +261,32 @@ static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
     }
     mterm *m = &mi->terms[mi->n_terms];
     memset(m, 0, sizeof *m);
+    memcpy(m->head, key, klen < KEY_HEAD ? klen : KEY_HEAD);
     m->key_off = mi->keys.len;
     m->key_len = (uint32_t)klen;
     m->last_doc = UINT32_MAX;
+    m->mark = UINT32_MAX;
     if (buf_append(&mi->keys, key, klen))
         return -1;
-    mi->slots[i] = ++mi->n_terms;
+    mi->slots[i] = slot_of(h, mi->n_terms);
+    mi->n_terms++;
     if ((uint64_t)mi->n_terms * 4 > (uint64_t)mi->n_slots * 3 && grow_slots(mi))
         return -1;
     return mi->n_terms - 1;
 }
+
+static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
+{
+    return term_id_hashed(mi, key, klen, key_hash(key, klen));
+}
+
+/* Asks for the cache line at p ahead of its use (a hint; no effect on
+ * results). */
+#if defined(__GNUC__)
+#define PREFETCH(p, w) __builtin_prefetch((p), (w))
+#else
+#define PREFETCH(p, w) ((void)(p))
+#endif
 
 static int post_reserve(memindex *mi, mterm *m, size_t extra)
 {
@@ -177,27 +306,45 @@ static int post_reserve(memindex *mi, mterm *m, size_t extra)
     return ND_OK;
 }
 
-static inline void post_varint(mterm *m, uint64_t v)
+/* The in-memory streams use LEB128 varints of u32 values, written and read
+ * here inline (they never leave this file). */
+static inline void post_varint(mterm *m, uint32_t v)
 {
-    m->len += (uint32_t)varint_put(m->post + m->len, v);
+    uint8_t *p = m->post + m->len;
+    uint32_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    m->len += n;
+}
+
+static inline uint32_t get_varint(const uint8_t **p)
+{
+    const uint8_t *s = *p;
+    uint32_t v = *s & 0x7F;
+    for (unsigned shift = 7; *s++ & 0x80; shift += 7)
+        v |= (uint32_t)(*s & 0x7F) << shift;
+    *p = s;
+    return v;
 }
 
 /* Appends document `doc` with positions pos[0..tf) (NULL for keyword fields). */
-static int post_add(memindex *mi, mterm *m, uint32_t doc, const uint64_t *occ, uint32_t tf,
-                    int with_pos)
+static int post_add(memindex *mi, mterm *m, uint32_t doc, const uint32_t *pos, uint32_t tf)
 {
-    size_t need = (size_t)2 * ND_VARINT_MAX + (with_pos ? (size_t)tf * 5 : 0);
+    /* a u32 varint takes at most 5 bytes */
+    size_t need = ((size_t)2 + (pos ? tf : 0)) * 5;
     int rc = post_reserve(mi, m, need);
     if (rc)
         return rc;
-    post_varint(m, (uint32_t)(doc - m->last_doc)); /* the first gap is doc + 1 */
+    post_varint(m, doc - m->last_doc); /* the first gap is doc + 1 */
     post_varint(m, tf);
-    if (with_pos) {
+    if (pos) {
         uint32_t prev = 0;
         for (uint32_t i = 0; i < tf; i++) {
-            uint32_t p = (uint32_t)occ[i];
-            post_varint(m, p - prev);
-            prev = p;
+            post_varint(m, pos[i] - prev);
+            prev = pos[i];
         }
     }
     m->last_doc = doc;
@@ -293,52 +440,95 @@ void doc_tokens_free(doc_tokens *t)
 
 /* ---- adding an analysed article ----------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b)
+/* Makes room for n tokens in the per-field scratch arrays. */
+static int field_reserve(memindex *mi, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    if (n <= mi->occ_cap)
+        return ND_OK;
+    size_t cap = mi->occ_cap ? mi->occ_cap * 2 : 256;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *o = realloc(mi->occ, cap * 2 * sizeof *o);
+    if (!o)
+        return oom(mi);
+    mi->occ = o;
+    uint64_t *h = realloc(mi->hash, cap * sizeof *h);
+    if (!h)
+        return oom(mi);
+    mi->hash = h;
+    fterm *f = realloc(mi->field, cap * sizeof *f);
+    if (!f)
+        return oom(mi);
+    mi->field = f;
+    mi->occ_cap = cap;
+    return ND_OK;
 }
 
-/* Postings and length of text field `field` from its tokens [from, to). */
+/* Tokens between a prefetch of a term's slot or entry and its lookup. */
+#define AHEAD 4
+
+/*
+ * Postings and length of text field `field` from its tokens [from, to).
+ * The tokens are grouped by term without sorting: each token's term is
+ * found (mterm.mark points a term at its entry in mi->field while this
+ * field is indexed), the occurrences are counted per term, and the
+ * positions gathered term by term, in position order within each term.
+ * Terms are then appended in the order they first occur. The table is
+ * far bigger than the caches, so the memory a lookup needs is asked for
+ * a few tokens ahead: all keys are hashed first (with each slot asked
+ * for), and each lookup asks for the entry of the token AHEAD further on
+ * and for the end of its own term's postings stream.
+ */
 static int index_text(memindex *mi, int field, const doc_tokens *t, size_t from, size_t to)
 {
     size_t n = to - from;
-    if (n > mi->occ_cap) {
-        /* the capacity doubles from 1024 as it always has: memindex_bytes
-         * counts it, and flushes must happen where they did */
-        size_t cap = mi->occ_cap ? mi->occ_cap * 2 : 1024;
-        while (cap < n)
-            cap *= 2;
-        uint64_t *o = realloc(mi->occ, cap * sizeof *o);
-        if (!o)
-            return oom(mi);
-        mi->occ = o;
-        mi->occ_cap = cap;
+    int rc = field_reserve(mi, n);
+    if (rc)
+        return rc;
+    const doc_token *tk = t->toks + from;
+    uint32_t *which = mi->occ, *pos = mi->occ + mi->occ_cap;
+    uint64_t *hs = mi->hash;
+    fterm *ft = mi->field;
+    uint32_t n_ft = 0;
+    for (size_t k = 0; k < n; k++) {
+        hs[k] = key_hash(t->keys.data + tk[k].off, tk[k].len);
+        PREFETCH(&mi->slots[(uint32_t)hs[k] & (mi->n_slots - 1)], 0);
     }
-    mi->n_occ = 0;
-    for (size_t k = from; k < to; k++) {
-        const doc_token *d = &t->toks[k];
-        int64_t id = term_id(mi, t->keys.data + d->off, d->len);
+    for (size_t k = 0; k < n; k++) {
+        if (k + AHEAD < n) {
+            uint64_t s = mi->slots[(uint32_t)hs[k + AHEAD] & (mi->n_slots - 1)];
+            if (s)
+                PREFETCH(&mi->terms[(uint32_t)s - 1], 0);
+        }
+        int64_t id = term_id_hashed(mi, t->keys.data + tk[k].off, tk[k].len, hs[k]);
         if (id < 0)
             return oom(mi);
-        mi->occ[mi->n_occ++] = ((uint64_t)id << 32) | d->pos;
+        mterm *m = &mi->terms[id];
+        uint32_t f = m->mark;
+        if (f >= n_ft || ft[f].id != (uint32_t)id) {
+            f = m->mark = n_ft++;
+            ft[f].id = (uint32_t)id;
+            ft[f].n = 0;
+            if (m->post)
+                PREFETCH(m->post + m->len, 1);
+        }
+        ft[f].n++;
+        which[k] = f;
     }
-    /* Group occurrences by term: positions are already ascending per term. */
-    if (mi->n_occ > 1)
-        qsort(mi->occ, mi->n_occ, sizeof *mi->occ, cmp_u64);
-    for (size_t i = 0; i < mi->n_occ;) {
-        uint32_t id = (uint32_t)(mi->occ[i] >> 32);
-        size_t j = i + 1;
-        while (j < mi->n_occ && (uint32_t)(mi->occ[j] >> 32) == id)
-            j++;
-        if (j - i > UINT32_MAX)
-            return err_set(mi->err, ND_ELIMIT, "too many occurrences of one term");
-        int rc = post_add(mi, &mi->terms[id], mi->docs, mi->occ + i, (uint32_t)(j - i), 1);
+    uint32_t at = 0;
+    for (uint32_t f = 0; f < n_ft; f++) {
+        ft[f].at = at;
+        at += ft[f].n;
+    }
+    for (size_t k = 0; k < n; k++)
+        pos[ft[which[k]].at++] = tk[k].pos;
+    for (uint32_t f = 0; f < n_ft; f++) {
+        uint32_t tf = ft[f].n;
+        rc = post_add(mi, &mi->terms[ft[f].id], mi->docs, pos + (ft[f].at - tf), tf);
         if (rc == ND_ENOMEM)
             return oom(mi);
         if (rc)
             return err_set(mi->err, rc, "postings of one term exceed 4 GiB in a segment");
-        i = j;
     }
     uint32_t len = (uint32_t)n;
     mi->sum_len[field] += len;
@@ -358,8 +548,129 @@ static int index_keyword(memindex *mi, int field, const nd_buf *kw)
     int64_t id = term_id(mi, key, len + 1);
     if (id < 0)
         return oom(mi);
-    if (post_add(mi, &mi->terms[id], mi->docs, NULL, 1, 0))
+    if (post_add(mi, &mi->terms[id], mi->docs, NULL, 1))
         return oom(mi);
+    return ND_OK;
+}
+
+/* ---- stored articles ------------------------------------------------------ */
+
+static void *store_main(void *arg)
+{
+    memindex *mi = arg;
+    store_queue *q = mi->sq;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        while (q->count == 0 && !q->stop)
+            pthread_cond_wait(&q->cv, &q->mu);
+        if (q->count == 0)
+            break;
+        nd_buf *b = &q->slot[q->head];
+        int skip = q->rc || q->drop;
+        pthread_mutex_unlock(&q->mu);
+        int rc = ND_OK;
+        if (!skip) {
+            stored_doc r;
+            const uint8_t *p = b->data;
+            for (int i = 0; i < SF_COUNT; i++) {
+                uint64_t n;
+                memcpy(&n, p, sizeof n);
+                r.f[i] = (const char *)p + sizeof n;
+                r.len[i] = (size_t)n;
+                p += sizeof n + n;
+            }
+            rc = stowriter_add(&mi->sto, &r, &q->err);
+            /* read by the adding thread once it has taken this slot again */
+            mi->sto_after[q->done % (STORE_SLOTS + 1)] = stowriter_bytes(&mi->sto);
+        }
+        q->done++;
+        size_t len = b->len;
+        if (b->cap > STORE_KEEP_BYTES)
+            buf_free(b);
+        pthread_mutex_lock(&q->mu);
+        if (rc && !q->rc)
+            q->rc = rc;
+        q->bytes -= len;
+        q->head = (q->head + 1) % STORE_SLOTS;
+        q->count--;
+        pthread_cond_broadcast(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return NULL;
+}
+
+void memindex_store_thread(memindex *mi)
+{
+    /* from the first article on: document d is then in slot d % STORE_SLOTS */
+    if (mi->sq || mi->docs)
+        return;
+    store_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    mi->sq = q;
+    if (pthread_create(&q->tid, NULL, store_main, mi) != 0) {
+        mi->sq = NULL;
+        pthread_cond_destroy(&q->cv);
+        pthread_mutex_destroy(&q->mu);
+        free(q);
+    }
+}
+
+/* Ends the store thread: with drop = 0 after storing every article that
+ * waits, else at once. Returns its first failure (message in e). */
+static int store_stop(memindex *mi, int drop, nd_err *e)
+{
+    store_queue *q = mi->sq;
+    if (!q)
+        return ND_OK;
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    q->drop |= drop;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->tid, NULL);
+    int rc = q->rc ? err_set(e, q->rc, "%s", q->err.msg) : ND_OK;
+    for (int i = 0; i < STORE_SLOTS; i++)
+        buf_free(&q->slot[i]);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q);
+    mi->sq = NULL;
+    return rc;
+}
+
+/* Queues a copy of the article's strings for the store thread, waiting
+ * for a free slot. A failure of an earlier article is reported here. */
+static int store_queued(memindex *mi, const stored_doc *r)
+{
+    store_queue *q = mi->sq;
+    size_t need = SF_COUNT * sizeof(uint64_t);
+    for (int i = 0; i < SF_COUNT; i++)
+        need += r->len[i];
+    pthread_mutex_lock(&q->mu);
+    while ((q->count == STORE_SLOTS || (q->count && q->bytes + need > STORE_WAIT_BYTES)) &&
+           !q->rc)
+        pthread_cond_wait(&q->cv, &q->mu);
+    int rc = q->rc;
+    size_t at = (q->head + q->count) % STORE_SLOTS;
+    pthread_mutex_unlock(&q->mu);
+    if (rc)
+        return err_set(mi->err, rc, "%s", q->err.msg);
+    /* the store thread reads this slot only once it is counted below */
+    nd_buf *b = &q->slot[at];
+    buf_reset(b);
+    for (int i = 0; i < SF_COUNT; i++) {
+        uint64_t n = r->len[i];
+        if (buf_append(b, &n, sizeof n) || buf_append(b, r->f[i], r->len[i]))
+            return err_set(mi->err, ND_ENOMEM, "out of memory storing an article");
+    }
+    pthread_mutex_lock(&q->mu);
+    q->count++;
+    q->bytes += b->len;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
     return ND_OK;
 }
 
@@ -367,7 +678,16 @@ static int store_doc(memindex *mi, const nd_doc *d)
 {
     stored_doc r = {{d->id, d->title, d->body, d->source, d->url, d->lang},
                     {d->id_len, d->title_len, d->body_len, d->source_len, d->url_len, d->lang_len}};
-    return stowriter_add(&mi->sto, &r, mi->err);
+    size_t text = 0, *slot = &mi->text_bytes[mi->docs % STORE_SLOTS];
+    for (int i = 0; i < SF_COUNT; i++)
+        text += r.len[i];
+    mi->recent_text += text - (mi->docs >= STORE_SLOTS ? *slot : 0);
+    *slot = text;
+    if (mi->sq)
+        return store_queued(mi, &r);
+    int rc = stowriter_add(&mi->sto, &r, mi->err);
+    mi->sto_after[mi->docs % (STORE_SLOTS + 1)] = stowriter_bytes(&mi->sto);
+    return rc;
 }
 
 /* The id as a term of its own, byte for byte. */
@@ -379,7 +699,7 @@ static int index_id(memindex *mi, const char *id, size_t n)
     key[0] = FIELD_ID;
     memcpy(key + 1, id, n);
     int64_t tid = term_id(mi, key, n + 1);
-    if (tid < 0 || post_add(mi, &mi->terms[tid], mi->docs, NULL, 1, 0))
+    if (tid < 0 || post_add(mi, &mi->terms[tid], mi->docs, NULL, 1))
         return oom(mi);
     return ND_OK;
 }
@@ -459,22 +779,18 @@ static int decode_term(const mterm *m, int with_pos, decoded *x)
         return ND_ENOMEM;
     if (with_pos && grow_u32(&x->pos, &x->pos_cap, (size_t)m->cf))
         return ND_ENOMEM;
-    const uint8_t *p = m->post, *end = m->post + m->len;
+    const uint8_t *p = m->post;
     uint32_t doc = UINT32_MAX;
     size_t np = 0;
     for (uint32_t i = 0; i < m->df; i++) {
-        uint64_t gap, tf;
-        varint_get(&p, end, &gap);
-        varint_get(&p, end, &tf);
-        doc += (uint32_t)gap;
+        doc += get_varint(&p);
+        uint32_t tf = get_varint(&p);
         x->docs[i] = doc;
-        x->tfs[i] = (uint32_t)tf;
+        x->tfs[i] = tf;
         if (with_pos) {
             uint32_t prev = 0;
-            for (uint64_t k = 0; k < tf; k++) {
-                uint64_t g;
-                varint_get(&p, end, &g);
-                prev += (uint32_t)g;
+            for (uint32_t k = 0; k < tf; k++) {
+                prev += get_varint(&p);
                 x->pos[np++] = prev;
             }
         }
@@ -523,11 +839,14 @@ out:
 
 static void free_mem(memindex *mi)
 {
+    store_stop(mi, 1, NULL);
     for (uint32_t t = 0; t < mi->n_terms; t++)
         free(mi->terms[t].post);
     free(mi->terms);
     free(mi->slots);
     free(mi->occ);
+    free(mi->hash);
+    free(mi->field);
     buf_free(&mi->keys);
     doc_tokens_free(&mi->tok);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
@@ -551,7 +870,13 @@ int memindex_finish(memindex *mi, seg_meta *meta, nd_err *e)
     }
     cols.dates = mi->dates.data;
     segwriter *sw;
-    int rc = segwriter_open(&sw, mi->dir, mi->number, &cols, e);
+    /* every stored article is in the stowriter before it is finished */
+    int rc = store_stop(mi, 0, e);
+    if (rc) {
+        free_mem(mi);
+        return rc;
+    }
+    rc = segwriter_open(&sw, mi->dir, mi->number, &cols, e);
     if (!rc) {
         if ((rc = write_terms(mi, sw, e)))
             segwriter_abort(sw);
