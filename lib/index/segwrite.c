@@ -43,6 +43,8 @@ int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e)
     return open_file(&w->f, dir, number, 4, e);
 }
 
+#define STORED_ZLIB_LEVEL 4
+
 static int flush_block(stowriter *w, nd_err *e)
 {
     if (w->block.len == 0)
@@ -54,10 +56,13 @@ static int flush_block(stowriter *w, nd_err *e)
     if (buf_reserve(&w->zbuf, bound))
         return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
     /* What compress2 does, without allocating the deflate state (a quarter
-     * of a megabyte) for every block: deflateReset gives the same bytes. */
+     * of a megabyte) for every block: deflateReset gives the same bytes.
+     * Level 4 rather than zlib's default 6: on AP89 it deflates in half the
+     * time (1.9 s against 3.9 s of CPU for 112 MB) for 2.5 % more bytes,
+     * and deflate was the largest cost of ingest. */
     if (!w->zs) {
         w->zs = calloc(1, sizeof *w->zs);
-        if (!w->zs || deflateInit(w->zs, Z_DEFAULT_COMPRESSION) != Z_OK) {
+        if (!w->zs || deflateInit(w->zs, STORED_ZLIB_LEVEL) != Z_OK) {
             free(w->zs);
             w->zs = NULL;
             return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
