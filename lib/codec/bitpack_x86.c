@@ -42,8 +42,8 @@
 
 /* Input row w (16 bytes, any alignment). */
 #define ROW128(w) _mm_loadu_si128((const __m128i *)(const void *)(in + (size_t)16 * (w)))
-#define STORE128(j, x) _mm_storeu_si128((__m128i *)(void *)(out + 4 * (j)), (x))
-#define STORE256(j, x) _mm256_storeu_si256((__m256i *)(void *)(out + 4 * (j)), (x))
+#define STORE128(j, x) _mm_storeu_si128((__m128i *)(void *)(out + (size_t)4 * (j)), (x))
+#define STORE256(j, x) _mm256_storeu_si256((__m256i *)(void *)(out + (size_t)4 * (j)), (x))
 
 /* Repeats M(B, j, E) for rows j = 0..31, or for row pairs j = 0, 2, .. 30. */
 #define REP8(M, B, j, E, d)                                                                        \
@@ -88,11 +88,11 @@
  * the rows before; the carry moves on by the row's own total. */
 #define SSE2_DELTA(j, x)                                                                           \
     do {                                                                                           \
-        x = _mm_add_epi32(x, one);                                                                 \
-        x = _mm_add_epi32(x, _mm_slli_si128(x, 4));                                                \
-        x = _mm_add_epi32(x, _mm_slli_si128(x, 8));                                                \
-        STORE128(j, _mm_add_epi32(x, carry));                                                      \
-        carry = _mm_add_epi32(carry, _mm_shuffle_epi32(x, 0xff));                                  \
+        (x) = _mm_add_epi32((x), one);                                                             \
+        (x) = _mm_add_epi32((x), _mm_slli_si128((x), 4));                                          \
+        (x) = _mm_add_epi32((x), _mm_slli_si128((x), 8));                                          \
+        STORE128(j, _mm_add_epi32((x), carry));                                                    \
+        carry = _mm_add_epi32(carry, _mm_shuffle_epi32((x), 0xff));                                \
     } while (0)
 
 #define DEFINE_SSE2(B)                                                                             \
@@ -158,13 +158,13 @@ static inline AVX2_FN __m256i avx2_rows(const uint8_t *in, int a, int b)
  * total (the last value, broadcast). */
 #define AVX2_DELTA(j, x)                                                                           \
     do {                                                                                           \
-        x = _mm256_add_epi32(x, one);                                                              \
-        x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));                                          \
-        x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));                                          \
-        __m256i t_ = _mm256_shuffle_epi32(x, 0xff);                                                \
-        x = _mm256_add_epi32(x, _mm256_permute2x128_si256(t_, t_, 0x08));                          \
-        STORE256(j, _mm256_add_epi32(x, carry));                                                   \
-        carry = _mm256_add_epi32(carry, _mm256_permutevar8x32_epi32(x, last));                     \
+        (x) = _mm256_add_epi32((x), one);                                                          \
+        (x) = _mm256_add_epi32((x), _mm256_slli_si256((x), 4));                                    \
+        (x) = _mm256_add_epi32((x), _mm256_slli_si256((x), 8));                                    \
+        __m256i t_ = _mm256_shuffle_epi32((x), 0xff);                                              \
+        (x) = _mm256_add_epi32((x), _mm256_permute2x128_si256(t_, t_, 0x08));                      \
+        STORE256(j, _mm256_add_epi32((x), carry));                                                 \
+        carry = _mm256_add_epi32(carry, _mm256_permutevar8x32_epi32((x), last));                   \
     } while (0)
 
 /*
