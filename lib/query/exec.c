@@ -1085,23 +1085,32 @@ static int bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *out)
 }
 
 /* A term iterator's largest pseudo-frequency over its whole list. */
-static double term_ptf_max(ectx *c, const qit *it)
+static int term_ptf_max(ectx *c, qit *it, double *out)
 {
-    const pcursor *pc = it->pc;
+    pcursor *pc = it->pc;
     double m = 0;
+    *out = 0;
     if (it->field >= N_TEXT_FIELDS)
-        return 0;
+        return ND_OK;
     if (pc->nb > 1) {
         for (uint32_t b = 0; b < pc->nb; b++)
             m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->max_tf[b], pc->min_len[b],
                                    c->avglen[it->field]));
-    } else if (pc->one_ready) { /* decoded: exact */
+    } else {
+        /* a one-block list: decoded once here, its maximum is exact */
+        uint32_t mtf, mlen, last;
+        int rc = pcursor_shallow(pc, 0, &mtf, &mlen, &last, c->e);
+        if (rc == ND_DONE)
+            return ND_OK;
+        if (rc)
+            return rc;
         for (uint32_t j = 0; j < pc->n; j++)
             m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->tfs[j],
                                    segment_len(c->seg, it->field, pc->docs[j]),
                                    c->avglen[it->field]));
     }
-    return m;
+    *out = m;
+    return ND_OK;
 }
 
 /* An upper bound of it's score on any document of the segment (cached). */
@@ -1113,18 +1122,16 @@ static int global_bound(ectx *c, qit *it, double *out)
     }
     double sum = 0, b;
     int rc = ND_OK;
-    uint32_t end = ND_NO_DOC;
     switch (it->kind) {
     case IT_TERM:
     case IT_OR:
         if (it->kind == IT_TERM || it->fields) {
-            /* a one-block list learns its maxima on first use */
             qit *const *t = it->kind == IT_TERM ? &it : it->opt;
             uint32_t nt = it->kind == IT_TERM ? 1 : it->n_opt;
             double ptf = 0;
             for (uint32_t i = 0; i < nt && !rc; i++)
-                if (t[i]->field < N_TEXT_FIELDS && !(rc = term_ptf_bound(c, t[i], 0, &end, &b)))
-                    ptf += term_ptf_max(c, t[i]);
+                if (!(rc = term_ptf_max(c, t[i], &b)))
+                    ptf += b;
             sum = bm25_saturate(c->o->bm25, it->wi, ptf);
             break;
         }
