@@ -66,6 +66,11 @@ struct qit {
     uint32_t *need; /* distinct word -> times it occurs in the phrase */
     uint32_t n_pterms;
     uint32_t slop;
+    int lazy;          /* pruning: stop on every document holding all the
+                          words; positions are checked by confirm() only for
+                          candidates that can enter the top k */
+    uint32_t conf_doc; /* lazy: the document confirm() answered for */
+    int conf_ok;
 };
 
 /* ---- slots: one (field, word) looked up in every segment ---------------- */
@@ -101,6 +106,8 @@ typedef struct ectx {
     phrase_scratch ps;
     const uint32_t **lists; /* phrase positions scratch, ND_MAX_QUERY_TERMS each */
     uint32_t *lens;
+    uint64_t *bits; /* counting: one bit per document of the segment */
+    size_t bits_cap; /* words */
 } ectx;
 
 static int nomem(ectx *c)
@@ -824,32 +831,55 @@ static int and_next(ectx *c, qit *it, uint32_t target)
     }
 }
 
+/* Does the phrase occur in the current document of its words? */
+static int phrase_match(ectx *c, qit *it, int *ok)
+{
+    for (uint32_t j = 0; j < it->n_req; j++) {
+        int rc = pcursor_positions(it->req[j]->pc, &c->lists[j], &c->lens[j], c->e);
+        if (rc)
+            return rc;
+    }
+    int m = it->slop == 0 ? phrase_exact(c->lists, c->lens, it->pmap, it->qpos, it->n_pterms)
+                          : phrase_window(&c->ps, c->lists, c->lens, it->need, it->n_req,
+                                          (uint64_t)it->qpos[it->n_pterms - 1] + it->slop);
+    if (m < 0)
+        return nomem(c);
+    *ok = m;
+    return ND_OK;
+}
+
 static int phrase_next(ectx *c, qit *it, uint32_t target)
 {
     for (;;) {
         uint32_t d;
-        int rc = leapfrog(c, it->req, it->n_req, target, &d);
+        int m = 0, rc = leapfrog(c, it->req, it->n_req, target, &d);
         if (rc)
             return rc;
-        if (d == ND_NO_DOC) {
-            it->doc = d;
+        it->doc = d;
+        if (d == ND_NO_DOC || it->lazy)
             return ND_OK;
-        }
-        for (uint32_t j = 0; j < it->n_req; j++)
-            if ((rc = pcursor_positions(it->req[j]->pc, &c->lists[j], &c->lens[j], c->e)))
-                return rc;
-        int m = it->slop == 0
-                    ? phrase_exact(c->lists, c->lens, it->pmap, it->qpos, it->n_pterms)
-                    : phrase_window(&c->ps, c->lists, c->lens, it->need, it->n_req,
-                                    (uint64_t)it->qpos[it->n_pterms - 1] + it->slop);
-        if (m < 0)
-            return nomem(c);
-        if (m) {
-            it->doc = d;
-            return ND_OK;
-        }
+        if ((rc = phrase_match(c, it, &m)) || m)
+            return rc;
         target = d + 1;
     }
+}
+
+/* Does it really match its current document? Only a lazy phrase can stop
+ * on a document that it does not match; its answer is kept. A phrase scores
+ * the sum of its words, so a candidate's score is known before this. */
+static int confirm(ectx *c, qit *it, int *ok)
+{
+    *ok = 1;
+    if (it->kind != IT_PHRASE || !it->lazy)
+        return ND_OK;
+    if (it->conf_doc != it->doc) {
+        int rc = phrase_match(c, it, &it->conf_ok);
+        if (rc)
+            return rc;
+        it->conf_doc = it->doc;
+    }
+    *ok = it->conf_ok;
+    return ND_OK;
 }
 
 static int date_in(const qit *it, int64_t d)
@@ -1185,6 +1215,18 @@ static double threshold(const topk *top)
     return top->n == top->cap ? top->e[0].score : -1.0;
 }
 
+/* A phrase that is the whole query, or one of the root disjunction's
+ * children, checks positions only when the search asks (confirm): the
+ * pruned evaluations below confirm a candidate only once its score can
+ * enter the top k. Elsewhere phrases are checked as they move. */
+static void make_lazy(qit *it)
+{
+    if (it->kind == IT_PHRASE) {
+        it->lazy = 1;
+        it->conf_doc = ND_NO_DOC;
+    }
+}
+
 /* Pruned evaluation of any clause tree (block-max): before moving to the
  * next candidate, the bound of the whole tree over the blocks ahead is
  * compared with the threshold, and runs of blocks that cannot beat it are
@@ -1219,14 +1261,17 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
         }
         double sc;
         int64_t date;
+        int ok = 1;
         if ((rc = score(c, root, &sc)))
             return rc;
         if (th >= 0 && !(sc > th))
             c->o->skipped = 1; /* cannot enter: not counted */
-        else if (admissible(c, d, &date)) {
+        else if (admissible(c, d, &date) && !(rc = confirm(c, root, &ok)) && ok) {
             (*total)++;
             topk_push(top, sc, c->ix->base[c->si] + d, date);
         }
+        if (rc)
+            return rc;
         t = d + 1;
     }
     return ND_OK;
@@ -1428,6 +1473,32 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
             c->o->skipped = 1;
             continue;
         }
+        /* it can enter: now the positions of lazy phrases on it */
+        int unsure = 0;
+        for (uint32_t i = 0; i < n && !rc; i++) {
+            int ok = 1;
+            if (on[i] && !(rc = confirm(c, root->opt[i], &ok)) && !ok) {
+                on[i] = 0;
+                unsure = 1;
+            }
+        }
+        if (rc)
+            goto out;
+        if (unsure) {
+            int any = 0;
+            sum = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (on[i]) {
+                    sum += sc[i];
+                    any = 1;
+                }
+            if (!any)
+                continue; /* no match after all */
+            if ((sum > th || th < 0) == 0) {
+                c->o->skipped = 1;
+                continue;
+            }
+        }
         (*total)++;
         topk_push(top, sum, c->ix->base[c->si] + d, date);
     }
@@ -1438,6 +1509,77 @@ out:
     free(sc);
     free(on);
     return rc;
+}
+
+/* Counting a query with many matches goes through a bitset of the
+ * segment's documents instead of moving the iterators match by match: from
+ * docs / COUNT_BITS_SHARE estimated matches on, clearing and scanning the
+ * bitset (a word per 64 documents) costs less than the heap steps saved. */
+#define COUNT_BITS_SHARE 512
+
+/* Sets the bits of it's matches. A word's list is unpacked block by block
+ * and a disjunction sets its children's bits in turn; any other clause is
+ * walked with its iterator. */
+static int collect(ectx *c, qit *it, uint64_t *bits)
+{
+    int rc = ND_OK;
+    if (it->kind == IT_TERM) {
+        pcursor *pc = it->pc;
+        for (rc = pcursor_advance(pc, 0, c->e); !rc && pc->doc != ND_NO_DOC;
+             rc = pcursor_advance(pc, pc->docs[pc->n - 1] + 1, c->e))
+            for (uint32_t j = pc->i; j < pc->n; j++)
+                bits[pc->docs[j] >> 6] |= UINT64_C(1) << (pc->docs[j] & 63);
+        return rc;
+    }
+    if (it->kind == IT_OR && it->n_neg == 0) {
+        for (uint32_t i = 0; i < it->n_opt && !rc; i++)
+            rc = collect(c, it->opt[i], bits);
+        return rc;
+    }
+    for (rc = adv(c, it, 0); !rc && it->doc != ND_NO_DOC; rc = adv(c, it, it->doc + 1))
+        bits[it->doc >> 6] |= UINT64_C(1) << (it->doc & 63);
+    return rc;
+}
+
+/* Counts (and facets) the matches of root in the current segment through
+ * a bitset; deleted documents and the search's date bounds are applied to
+ * the set. */
+static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
+{
+    const segment *seg = c->seg;
+    size_t nw = ((size_t)seg->docs + 63) / 64;
+    if (nw > c->bits_cap) {
+        uint64_t *b = realloc(c->bits, nw * sizeof *b);
+        if (!b)
+            return nomem(c);
+        c->bits = b;
+        c->bits_cap = nw;
+    }
+    uint64_t *bits = c->bits;
+    memset(bits, 0, nw * sizeof *bits);
+    int rc = collect(c, root, bits);
+    if (rc)
+        return rc;
+    int bounded = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t m = bits[w];
+        if (seg->deleted)
+            m &= ~seg->deleted[w];
+        if (!fc && !bounded) {
+            *total += (uint64_t)__builtin_popcountll(m);
+            continue;
+        }
+        for (; m; m &= m - 1) {
+            uint32_t d = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+            int64_t date;
+            if (!admissible(c, d, &date))
+                continue;
+            (*total)++;
+            if (fc)
+                facets_add(fc, d, date);
+        }
+    }
+    return ND_OK;
 }
 
 static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *total)
@@ -1455,12 +1597,20 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
         goto out;
     if (fc && (rc = facets_segment(fc, ix, si, c->e)))
         goto out;
+    if (c->o->count_only && root->cost >= seg->docs / COUNT_BITS_SHARE) {
+        rc = count_bits(c, root, fc, total);
+        goto out;
+    }
     if (c->o->prune && top->cap > 0) {
         if (root->kind == IT_OR && !root->fields && root->n_neg == 0 &&
-            root->n_opt <= MAXSCORE_MAX_KIDS)
+            root->n_opt <= MAXSCORE_MAX_KIDS) {
+            for (uint32_t i = 0; i < root->n_opt; i++)
+                make_lazy(root->opt[i]);
             rc = run_maxscore(c, root, top, total);
-        else
+        } else {
+            make_lazy(root);
             rc = run_blockmax(c, root, top, total);
+        }
         goto out;
     }
     for (rc = adv(c, root, 0); !rc && root->doc != ND_NO_DOC; rc = adv(c, root, root->doc + 1)) {
@@ -1520,6 +1670,7 @@ out:
     free(c.node_end);
     free((void *)c.lists);
     free(c.lens);
+    free(c.bits);
     free(c.slots);
     free(c.tis);
     free(c.present);
