@@ -334,6 +334,42 @@ void pcursor_close(pcursor *c);
 /* Moves to the first document >= target (target > current doc, or the
  * first call). ND_OK (c->doc may be ND_NO_DOC) or ND_ECORRUPT. */
 int pcursor_advance(pcursor *c, uint32_t target, nd_err *e);
+
+/* The first index in docs[lo, hi) whose document is >= target, given that
+ * docs[hi - 1] >= target: a short scan, then galloping and binary search
+ * for long jumps. */
+static inline uint32_t pcursor_seek_in_block(const uint32_t *docs, uint32_t lo, uint32_t hi,
+                                             uint32_t target)
+{
+    for (uint32_t k = 0; k < 4 && lo < hi; k++, lo++)
+        if (docs[lo] >= target)
+            return lo;
+    uint32_t step = 4;
+    while (lo + step < hi && docs[lo + step] < target) {
+        lo += step + 1;
+        step *= 2;
+    }
+    hi = lo + step + 1 < hi ? lo + step + 1 : hi;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (docs[mid] < target)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* pcursor_advance's common case, inline: when target is in the loaded
+ * block, moves there and returns 1; else 0 (nothing changed). */
+static inline int pcursor_advance_here(pcursor *c, uint32_t target)
+{
+    if (c->block >= c->nb || c->docs[c->n - 1] < target)
+        return 0;
+    c->i = pcursor_seek_in_block(c->docs, c->i, c->n, target);
+    c->doc = c->docs[c->i];
+    return 1;
+}
 /* Score-bound data without decoding postings: for the first block holding
  * documents >= d, its largest frequency, its shortest document (field
  * length) and its last document; every document of the list in

@@ -187,39 +187,10 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     return ND_OK;
 }
 
-/* The first index in docs[lo, hi) whose document is >= target, given that
- * docs[hi - 1] >= target: a short scan, then galloping and binary search
- * for long jumps. */
-static uint32_t seek_in_block(const uint32_t *docs, uint32_t lo, uint32_t hi, uint32_t target)
-{
-    for (uint32_t k = 0; k < 4 && lo < hi; k++, lo++)
-        if (docs[lo] >= target)
-            return lo;
-    uint32_t step = 4;
-    while (lo + step < hi && docs[lo + step] < target) {
-        lo += step + 1;
-        step *= 2;
-    }
-    hi = ND_MIN(hi, lo + step + 1);
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (docs[mid] < target)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
 {
-    if (c->doc == ND_NO_DOC)
+    if (c->doc == ND_NO_DOC || pcursor_advance_here(c, target))
         return ND_OK;
-    if (c->block < c->nb && c->docs[c->n - 1] >= target) {
-        c->i = seek_in_block(c->docs, c->i, c->n, target);
-        c->doc = c->docs[c->i];
-        return ND_OK;
-    }
     /* next block that can hold target: the skip table, galloping */
     uint32_t b = c->block < c->nb ? c->block + 1 : 0;
     if (c->nb > 1 && b < c->nb && c->last_doc[b] < target) {
@@ -249,7 +220,7 @@ int pcursor_advance(pcursor *c, uint32_t target, nd_err *e)
         c->doc = ND_NO_DOC;
         return ND_OK;
     }
-    c->i = seek_in_block(c->docs, 0, c->n, target);
+    c->i = pcursor_seek_in_block(c->docs, 0, c->n, target);
     c->doc = c->docs[c->i];
     return ND_OK;
 }

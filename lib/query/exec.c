@@ -692,6 +692,11 @@ static inline int adv(ectx *c, qit *it, uint32_t target)
 {
     if (it->started && it->doc >= target)
         return ND_OK;
+    if (it->kind == IT_TERM && it->started && it->doc != ND_NO_DOC &&
+        pcursor_advance_here(it->pc, target)) { /* within the loaded block */
+        it->doc = it->pc->doc;
+        return ND_OK;
+    }
     return adv_move(c, it, target);
 }
 
