@@ -1351,10 +1351,11 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
     uint32_t n = root->n_opt;
     ms_kid *k = malloc(n * sizeof *k);
     double *pre = malloc((n + 1) * sizeof *pre), *bb = malloc(n * sizeof *bb);
+    double *rb = malloc(n * sizeof *rb);
     double *sc = malloc(n * sizeof *sc); /* by child index */
     uint8_t *on = malloc(n);             /* by child index: on the candidate */
     int rc = ND_OK;
-    if (!k || !pre || !bb || !sc || !on) {
+    if (!k || !pre || !bb || !rb || !sc || !on) {
         rc = nomem(c);
         goto out;
     }
@@ -1381,6 +1382,10 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
     uint32_t ne = 0; /* k[0..ne) are non-essential */
     double th_seen = -2;
     uint32_t win = 0; /* the block bounds were checked up to here (exclusive) */
+    /* rb[0..rest_ne) and their sum rest_all bound the non-essential
+     * children on documents up to rest_end */
+    uint32_t rest_ne = 0, rest_end = 0;
+    double rest_all = 0;
     for (uint32_t t = 0;;) {
         double th = ND_MAX(threshold(top), seed);
         if (th != th_seen) {
@@ -1436,21 +1441,26 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
         }
         if (ne > 0) {
             /* the non-essential children, strongest first, while the
-             * candidate can still beat the threshold by their block bounds */
-            double rest = 0;
-            uint32_t end = ND_NO_DOC;
-            for (uint32_t i = 0; i < ne; i++) {
-                if ((rc = bound(c, k[i].it, d, &end, &bb[i])))
-                    goto out;
-                rest += bb[i];
+             * candidate can still beat the threshold by their block bounds
+             * (kept while d stays in the blocks they were taken over) */
+            if (ne != rest_ne || d > rest_end) {
+                rest_all = 0;
+                rest_end = ND_NO_DOC;
+                for (uint32_t i = 0; i < ne; i++) {
+                    if ((rc = bound(c, k[i].it, d, &rest_end, &rb[i])))
+                        goto out;
+                    rest_all += rb[i];
+                }
+                rest_ne = ne;
             }
+            double rest = rest_all;
             int pruned = 0;
             for (uint32_t i = ne; i-- > 0;) {
                 if ((part + rest) * BOUND_SLACK <= th) {
                     pruned = 1;
                     break;
                 }
-                rest -= bb[i];
+                rest -= rb[i];
                 qit *it = k[i].it;
                 if ((rc = adv(c, it, d)))
                     goto out;
@@ -1511,6 +1521,7 @@ out:
     free(k);
     free(pre);
     free(bb);
+    free(rb);
     free(sc);
     free(on);
     return rc;
