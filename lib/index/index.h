@@ -312,8 +312,6 @@ typedef struct pcursor {
     int one_ready;         /* one-block list: one_max_tf, one_min_len computed */
     uint32_t one_max_tf, one_min_len, one_last;
     const uint8_t *blocks; /* first block byte */
-    uint32_t docs[ND_BLOCK];
-    uint32_t tfs[ND_BLOCK];
     /* positions of the loaded block, decoded on demand */
     int pos_loaded;
     uint64_t pos_done[ND_BLOCK / 64]; /* documents whose gaps are summed */
@@ -326,6 +324,9 @@ typedef struct pcursor {
     uint32_t tail_n;          /* values of the tail decoded */
     uint32_t *pos;         /* malloc'd, grows */
     size_t pos_cap;
+    /* from here on, filled before use (pcursor_open does not clear them) */
+    uint32_t docs[ND_BLOCK];
+    uint32_t tfs[ND_BLOCK];
     uint32_t pos_start[ND_BLOCK + 1];
 } pcursor;
 

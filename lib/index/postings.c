@@ -7,6 +7,7 @@
  * score bounds. Decoded values are checked (ascending, in range, agreeing
  * with the skip table), so damaged postings end in ND_ECORRUPT.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "index/index.h"
@@ -39,7 +40,7 @@ static inline int vget(const uint8_t **p, const uint8_t *end, uint64_t *v)
 
 int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, nd_err *e)
 {
-    memset(c, 0, sizeof *c);
+    memset(c, 0, offsetof(pcursor, docs)); /* the block arrays are filled before use */
     c->seg = s;
     c->ti = *ti;
     c->field = field;
@@ -49,15 +50,17 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
     const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     c->end = end;
     if (c->nb > 1) {
-        c->last_doc = malloc(c->nb * sizeof *c->last_doc);
-        c->block_off = malloc((c->nb + 1) * sizeof *c->block_off);
-        c->pos_block_off = malloc((c->nb + 1) * sizeof *c->pos_block_off);
-        c->max_tf = malloc(c->nb * sizeof *c->max_tf);
-        c->min_len = malloc(c->nb * sizeof *c->min_len);
-        if (!c->last_doc || !c->block_off || !c->pos_block_off || !c->max_tf || !c->min_len) {
-            pcursor_close(c);
+        /* one allocation for the skip data: the offsets first (8-byte
+         * aligned), then the three u32 arrays; block_off owns it */
+        size_t nb = c->nb;
+        uint64_t *m = malloc(2 * (nb + 1) * sizeof(uint64_t) + 3 * nb * sizeof(uint32_t));
+        if (!m)
             return err_set(e, ND_ENOMEM, "out of memory");
-        }
+        c->block_off = m;
+        c->pos_block_off = m + nb + 1;
+        c->last_doc = (uint32_t *)(m + 2 * (nb + 1));
+        c->max_tf = c->last_doc + nb;
+        c->min_len = c->max_tf + nb;
         uint64_t last = 0, boff = 0, poff = ti->pos_off;
         for (uint32_t b = 0; b < c->nb; b++) {
             uint64_t gap, dbytes, pbytes, mtf, mlen;
@@ -94,11 +97,7 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
 
 void pcursor_close(pcursor *c)
 {
-    free(c->last_doc);
-    free(c->block_off);
-    free(c->pos_block_off);
-    free(c->max_tf);
-    free(c->min_len);
+    free(c->block_off); /* the whole skip data */
     free(c->pos);
     free((void *)c->group_at);
     free(c->group_done);
