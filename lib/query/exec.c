@@ -1310,12 +1310,14 @@ static int cmp_ms_kid(const void *a, const void *b)
  * them cannot enter the top k, so candidates come from the others only, and
  * non-essential children are only moved to a candidate while the score
  * could still beat the threshold. */
-/* A first threshold for a disjunction whose strongest child is short: the
- * k-th best score among the documents of that child, scored in full on a
- * second set of iterators. The k documents behind it are matches that the
- * main pass will find too, so the final k-th score is at least this; and
- * until then the weak children cannot flood the top k with documents that
- * only they match. -1 when not worth it or fewer than k documents. */
+/* A first threshold for a disjunction whose strongest child is short while
+ * another child is long: the k-th best score of that child alone among its
+ * own documents, on a second set of iterators. The k documents behind it
+ * are matches that the main pass will find too, with a score at least
+ * their child's, so the final k-th score is at least this; and until then
+ * the long weak children cannot flood the top k with documents that only
+ * they match. Only the strong child is read, so this costs a pass over its
+ * short list. -1 when fewer than k documents. */
 static int seed_threshold(ectx *c, uint32_t lead, uint32_t n, size_t k, double *out)
 {
     *out = -1;
@@ -1327,23 +1329,32 @@ static int seed_threshold(ectx *c, uint32_t lead, uint32_t n, size_t k, double *
     if (topk_init(&seed, k, ND_SORT_SCORE))
         return nomem(c);
     qit *l = root->opt[lead];
+    make_lazy(l); /* a phrase: positions only for what can enter */
     for (rc = adv(c, l, 0); !rc && l->doc != ND_NO_DOC; rc = adv(c, l, l->doc + 1)) {
         uint32_t d = l->doc;
         int64_t date;
-        if (!admissible(c, d, &date))
+        double s;
+        int ok = 1;
+        if (!admissible(c, d, &date) || (rc = score(c, l, &s)))
             continue;
-        double sum = 0, s;
-        for (uint32_t i = 0; i < n && !rc; i++) {
-            qit *it = root->opt[i];
-            if (!(rc = adv(c, it, d)) && it->doc == d && !(rc = score(c, it, &s)))
-                sum += s;
-        }
-        topk_push(&seed, sum, d, date);
+        if (seed.n == k && !(s > seed.e[0].score))
+            continue; /* cannot enter (a later document loses ties) */
+        if (!(rc = confirm(c, l, &ok)) && ok)
+            topk_push(&seed, s, d, date);
     }
     if (!rc && seed.n == k)
         *out = seed.e[0].score;
     topk_free(&seed);
     return rc;
+}
+
+/* Has the disjunction a child expected to match more than `docs` documents? */
+static int has_long_kid(const qit *root, uint32_t docs)
+{
+    for (uint32_t i = 0; i < root->n_opt; i++)
+        if (root->opt[i]->cost > docs)
+            return 1;
+    return 0;
 }
 
 static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
@@ -1373,7 +1384,8 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
     /* a seed threshold, lowered a little: documents scoring exactly the
      * seed may still enter on a tie by document number */
     double seed = -1;
-    if (top->n < top->cap && n > 1 && k[n - 1].it->cost <= c->seg->docs / SEED_MAX_SHARE) {
+    if (top->n < top->cap && n > 1 && k[n - 1].it->cost <= c->seg->docs / SEED_MAX_SHARE &&
+        has_long_kid(root, c->seg->docs / SEED_MAX_SHARE)) {
         if ((rc = seed_threshold(c, k[n - 1].idx, n, top->cap, &seed)))
             goto out;
         if (seed > 0)
