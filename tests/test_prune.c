@@ -98,7 +98,7 @@ static void make_query(char *q, size_t cap, const vocab *v, uint64_t *seed, int 
         if (shape == 7) { /* a phrase alone: title-scoped, with slop, or neither */
             const char *f = m % 3 == 0 ? "title:" : "";
             const char *slop = m % 5 == 1 ? "~3" : "";
-            k += (size_t)snprintf(q + k, cap - k, "%s\"%s %s\"%s", f, w, pick(v, seed), slop);
+            (void)snprintf(q + k, cap - k, "%s\"%s %s\"%s", f, w, pick(v, seed), slop);
             break;
         }
         if (shape == 4 && i == 0) { /* a phrase of two words side by side in an article */

@@ -404,7 +404,7 @@ typedef struct stowriter {
     nd_buf index;      /* block index entries, as written to the file */
     uint32_t n_blocks; /* blocks written */
     nd_buf zbuf;       /* compressed block */
-    struct z_stream_s *zs; /* deflate state, reused from block to block */
+    struct libdeflate_compressor *zc; /* reused from block to block */
     /* the records' ids, for the id column of .col (written by segwriter_finish) */
     nd_buf id_off;     /* u32 (LE) end offset of each id in `ids` */
     nd_buf ids;        /* id bytes, back to back */
@@ -429,8 +429,8 @@ int stowriter_add_id(stowriter *w, const char *id, size_t len, nd_err *e);
  * merge_segments uses it where re-compressing would give the same bytes. */
 int stowriter_add_block(stowriter *w, const uint8_t *z, uint32_t clen, uint32_t ulen, uint32_t n,
                         nd_err *e);
-/* Bytes of memory held by the buffers (not counting the deflate state, a
- * constant of about 256 KiB once the first block is written). */
+/* Bytes of memory held by the buffers (not counting the compressor, a
+ * constant of a few hundred KiB once the first block is written). */
 size_t stowriter_bytes(const stowriter *w);
 /* Closes and unlinks an unfinished file and frees the buffers. Safe to call
  * twice, and after segwriter_finish (it then only frees). */

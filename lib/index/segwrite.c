@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "index/index.h"
 
@@ -43,40 +43,30 @@ int stowriter_open(stowriter *w, const char *dir, uint64_t number, nd_err *e)
     return open_file(&w->f, dir, number, 4, e);
 }
 
-#define STORED_ZLIB_LEVEL 4
+/* Stored blocks are zlib streams (RFC 1950) made by libdeflate, which
+ * compresses the same format faster and tighter than zlib itself: on the
+ * 32 KiB blocks of AP89's first part, libdeflate level 2 runs at 1.85x the speed of zlib level 4
+ * (111 against 60 MB/s) for 0.8 % fewer bytes. Readers inflate them with
+ * zlib as before. */
+#define STORED_DEFLATE_LEVEL 2
 
 static int flush_block(stowriter *w, nd_err *e)
 {
     if (w->block.len == 0)
         return ND_OK;
-    uLong bound = compressBound((uLong)w->block.len);
+    if (w->block.len > UINT32_MAX)
+        return err_set(e, ND_ELIMIT, "stored article over 4 GiB");
+    if (!w->zc && !(w->zc = libdeflate_alloc_compressor(STORED_DEFLATE_LEVEL)))
+        return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
+    size_t bound = libdeflate_zlib_compress_bound(w->zc, w->block.len);
     buf_reset(&w->zbuf);
-    if (w->block.len > UINT32_MAX || bound > UINT32_MAX)
+    if (bound > UINT32_MAX)
         return err_set(e, ND_ELIMIT, "stored article over 4 GiB");
     if (buf_reserve(&w->zbuf, bound))
         return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
-    /* What compress2 does, without allocating the deflate state (a quarter
-     * of a megabyte) for every block: deflateReset gives the same bytes.
-     * Level 4 rather than zlib's default 6: on AP89 it deflates in half the
-     * time (1.9 s against 3.9 s of CPU for 112 MB) for 2.5 % more bytes,
-     * and deflate was the largest cost of ingest. */
-    if (!w->zs) {
-        w->zs = calloc(1, sizeof *w->zs);
-        if (!w->zs || deflateInit(w->zs, STORED_ZLIB_LEVEL) != Z_OK) {
-            free(w->zs);
-            w->zs = NULL;
-            return err_set(e, ND_ENOMEM, "out of memory compressing stored articles");
-        }
-    } else if (deflateReset(w->zs) != Z_OK) {
-        return err_set(e, ND_ENOMEM, "zlib failed compressing stored articles");
-    }
-    w->zs->next_in = w->block.data;
-    w->zs->avail_in = (uInt)w->block.len;
-    w->zs->next_out = w->zbuf.data;
-    w->zs->avail_out = (uInt)bound;
-    if (deflate(w->zs, Z_FINISH) != Z_STREAM_END)
-        return err_set(e, ND_ENOMEM, "zlib failed compressing stored articles");
-    uLong zlen = w->zs->total_out;
+    size_t zlen = libdeflate_zlib_compress(w->zc, w->block.data, w->block.len, w->zbuf.data, bound);
+    if (zlen == 0) /* cannot happen with the bound's room */
+        return err_set(e, ND_EIO, "compressing stored articles failed");
     uint64_t off = fout_tell(&w->f);
     int rc = fout_write(&w->f, w->zbuf.data, zlen, e);
     if (rc)
@@ -166,11 +156,8 @@ void stowriter_abort(stowriter *w)
     buf_free(&w->zbuf);
     buf_free(&w->id_off);
     buf_free(&w->ids);
-    if (w->zs) {
-        deflateEnd(w->zs);
-        free(w->zs);
-        w->zs = NULL;
-    }
+    libdeflate_free_compressor(w->zc); /* NULL is fine */
+    w->zc = NULL;
 }
 
 /* ---- dictionary, postings, positions, columns ------------------------------ */

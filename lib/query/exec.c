@@ -1335,11 +1335,15 @@ static int seed_threshold(ectx *c, uint32_t lead, uint32_t n, size_t k, double *
         int64_t date;
         double s;
         int ok = 1;
-        if (!admissible(c, d, &date) || (rc = score(c, l, &s)))
+        if (!admissible(c, d, &date))
             continue;
+        if ((rc = score(c, l, &s)))
+            break;
         if (seed.n == k && !(s > seed.e[0].score))
             continue; /* cannot enter (a later document loses ties) */
-        if (!(rc = confirm(c, l, &ok)) && ok)
+        if ((rc = confirm(c, l, &ok)))
+            break;
+        if (ok)
             topk_push(&seed, s, d, date);
     }
     if (!rc && seed.n == k)
@@ -1576,6 +1580,8 @@ static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
 {
     const segment *seg = c->seg;
     size_t nw = ((size_t)seg->docs + 63) / 64;
+    if (nw == 0)
+        return ND_OK;
     if (nw > c->bits_cap) {
         uint64_t *b = realloc(c->bits, nw * sizeof *b);
         if (!b)
