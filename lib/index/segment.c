@@ -10,7 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "index/index.h"
 
@@ -415,9 +415,17 @@ int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cach
         buf_reset(block);
         if (buf_reserve(block, sb->ulen ? sb->ulen : 1))
             return err_set(e, ND_ENOMEM, "out of memory reading a stored article");
-        uLongf ulen = sb->ulen;
-        int zrc = uncompress(block->data, &ulen, s->map[FILE_STO].data + sb->off, sb->clen);
-        if (zrc != Z_OK || ulen != sb->ulen)
+        /* libdeflate inflates a zlib stream whose size is known two to
+         * three times faster than zlib, checksum included */
+        struct libdeflate_decompressor *z = libdeflate_alloc_decompressor();
+        if (!z)
+            return err_set(e, ND_ENOMEM, "out of memory reading a stored article");
+        size_t ulen = 0;
+        enum libdeflate_result zrc =
+            libdeflate_zlib_decompress(z, s->map[FILE_STO].data + sb->off, sb->clen, block->data,
+                                       sb->ulen, &ulen);
+        libdeflate_free_decompressor(z);
+        if (zrc != LIBDEFLATE_SUCCESS || ulen != sb->ulen)
             return CORRUPT(s, 4, "block %u does not decompress", b);
         block->len = ulen;
         *cached_block = b;
