@@ -475,6 +475,12 @@ int nd_writer_commit(nd_writer *w)
     return writer_auto_merge(w);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int nd_writer_merge(nd_writer *w, size_t max_segments)
 {
     if (!w)
@@ -501,6 +507,9 @@ int nd_writer_merge(nd_writer *w, size_t max_segments)
                     idx[j] = t;
                 }
             }
+        /* merged in segment order, so documents keep the order they were
+         * added in (which breaks ties between equal scores and dates) */
+        qsort(idx, take, sizeof *idx, cmp_u32);
         rc = writer_merge_set(w, idx, take);
         free(idx);
         if (!rc)
