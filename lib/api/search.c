@@ -96,22 +96,23 @@ int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len)
     return query_date_period(first, last, s, len);
 }
 
-/* Fills hit slot i from entry te: score, date and id only. */
-static int add_id_hit(nd_search *s, nd_hits *h, const segment *seg, uint32_t local,
-                      const topk_entry *te, size_t i)
+/* Starts hit slot i from entry te: score and date, no field yet. */
+static hit_rec *hit_begin(nd_hits *h, size_t i, const topk_entry *te, const segment *seg,
+                          uint32_t local)
 {
-    const char *id;
-    size_t len;
-    int rc = segment_doc_id(seg, local, &s->block, &s->cached_block, &id, &len, &s->err);
-    if (rc)
-        return rc;
     hit_rec *r = &h->h[i];
     memset(r, 0, sizeof *r);
     r->score = te->score;
     r->date = segment_date(seg, local);
-    r->off[SF_ID] = h->arena.len;
-    r->len[SF_ID] = len;
-    if (buf_append(&h->arena, id, len))
+    return r;
+}
+
+/* Copies field f of a hit into the hits' arena. */
+static int hit_field(nd_search *s, nd_hits *h, hit_rec *r, int f, const char *p, size_t n)
+{
+    r->off[f] = h->arena.len;
+    r->len[f] = n;
+    if (buf_append(&h->arena, p, n))
         return err_set(&s->err, ND_ENOMEM, "out of memory");
     return ND_OK;
 }
@@ -126,24 +127,23 @@ static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_en
     if (si != s->cached_seg)
         s->cached_block = UINT32_MAX;
     s->cached_seg = si;
-    if (ids_only)
-        return add_id_hit(s, h, seg, local, te, i);
+    int rc;
+    if (ids_only) { /* score, date and id: the id from the id column */
+        const char *id;
+        size_t len;
+        if ((rc = segment_doc_id(seg, local, &s->block, &s->cached_block, &id, &len, &s->err)))
+            return rc;
+        return hit_field(s, h, hit_begin(h, i, te, seg, local), SF_ID, id, len);
+    }
     stored_doc sd;
-    int rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err);
+    if ((rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err)))
+        return rc;
+    hit_rec *r = hit_begin(h, i, te, seg, local);
+    for (int f = 0; f < SF_COUNT && !rc; f++)
+        if (f != SF_BODY) /* only the snippet of the body is returned */
+            rc = hit_field(s, h, r, f, sd.f[f], sd.len[f]);
     if (rc)
         return rc;
-    hit_rec *r = &h->h[i];
-    memset(r, 0, sizeof *r);
-    r->score = te->score;
-    r->date = segment_date(seg, local);
-    for (int f = 0; f < SF_COUNT; f++) {
-        if (f == SF_BODY)
-            continue; /* only the snippet of the body is returned */
-        r->off[f] = h->arena.len;
-        r->len[f] = sd.len[f];
-        if (buf_append(&h->arena, sd.f[f], sd.len[f]))
-            return err_set(&s->err, ND_ENOMEM, "out of memory");
-    }
     if (with_snippet) {
         const char *text = sd.len[SF_BODY] ? sd.f[SF_BODY] : sd.f[SF_TITLE];
         size_t tlen = sd.len[SF_BODY] ? sd.len[SF_BODY] : sd.len[SF_TITLE];

@@ -34,6 +34,8 @@ enum { IT_ALL, IT_TERM, IT_DATE, IT_OR, IT_AND, IT_PHRASE };
 typedef struct qit qit;
 struct qit {
     int kind;     /* IT_* */
+    int32_t node; /* the query node it was built for (build), -1 for the
+                     per-field parts of a word or phrase */
     int started;  /* advanced at least once */
     int fields;   /* IT_OR: its children are one word's term iterators in
                      several fields, scored together as one BM25F term */
@@ -380,6 +382,7 @@ static qit *new_it(ectx *c, int kind)
         return NULL;
     it->kind = kind;
     it->gub = -1;
+    it->node = -1;
     c->its[c->n_its++] = it;
     return it;
 }
@@ -623,9 +626,19 @@ done:
     return rc;
 }
 
+static int build_node(ectx *c, int32_t n, qit **out);
+
 /* The iterator of query node n in the current segment; NULL when nothing
  * there can match. */
 static int build(ectx *c, int32_t n, qit **out)
+{
+    int rc = build_node(c, n, out);
+    if (!rc && *out && (*out)->node < 0)
+        (*out)->node = n; /* a group of one clause keeps its clause's node */
+    return rc;
+}
+
+static int build_node(ectx *c, int32_t n, qit **out)
 {
     const qnode *x = &c->q->nodes[n];
     uint32_t s0 = c->node_slot[n];
@@ -1312,23 +1325,23 @@ static int cmp_ms_kid(const void *a, const void *b)
  * could still beat the threshold. */
 /* A first threshold for a disjunction whose strongest child is short while
  * another child is long: the k-th best score of that child alone among its
- * own documents, on a second set of iterators. The k documents behind it
+ * own documents, on a second iterator built for its query node alone (the
+ * other children's lists are not even opened). The k documents behind it
  * are matches that the main pass will find too, with a score at least
  * their child's, so the final k-th score is at least this; and until then
  * the long weak children cannot flood the top k with documents that only
  * they match. Only the strong child is read, so this costs a pass over its
  * short list. -1 when fewer than k documents. */
-static int seed_threshold(ectx *c, uint32_t lead, uint32_t n, size_t k, double *out)
+static int seed_threshold(ectx *c, int32_t lead_node, size_t k, double *out)
 {
     *out = -1;
-    qit *root;
-    int rc = build(c, c->q->root, &root);
-    if (rc || !root || root->kind != IT_OR || root->n_opt != n)
-        return rc; /* (the same tree as the first build) */
+    qit *l;
+    int rc = build(c, lead_node, &l);
+    if (rc || !l)
+        return rc;
     topk seed;
     if (topk_init(&seed, k, ND_SORT_SCORE))
         return nomem(c);
-    qit *l = root->opt[lead];
     make_lazy(l); /* a phrase: positions only for what can enter */
     for (rc = adv(c, l, 0); !rc && l->doc != ND_NO_DOC; rc = adv(c, l, l->doc + 1)) {
         uint32_t d = l->doc;
@@ -1388,9 +1401,10 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
     /* a seed threshold, lowered a little: documents scoring exactly the
      * seed may still enter on a tie by document number */
     double seed = -1;
-    if (top->n < top->cap && n > 1 && k[n - 1].it->cost <= c->seg->docs / SEED_MAX_SHARE &&
+    if (top->n < top->cap && n > 1 && k[n - 1].it->node >= 0 &&
+        k[n - 1].it->cost <= c->seg->docs / SEED_MAX_SHARE &&
         has_long_kid(root, c->seg->docs / SEED_MAX_SHARE)) {
-        if ((rc = seed_threshold(c, k[n - 1].idx, n, top->cap, &seed)))
+        if ((rc = seed_threshold(c, k[n - 1].it->node, top->cap, &seed)))
             goto out;
         if (seed > 0)
             seed -= seed * 1e-9;
