@@ -167,6 +167,7 @@ typedef struct batch {
 typedef struct worker {
     struct pipeline *p;
     nd_analyzer *an;
+    tok_scratch scratch;
     pthread_t tid;
 } worker;
 
@@ -183,7 +184,7 @@ typedef struct pipeline {
     unsigned n_workers;  /* started */
 } pipeline;
 
-static void work_batch(batch *b, nd_analyzer *an)
+static void work_batch(batch *b, nd_analyzer *an, tok_scratch *sc)
 {
     for (size_t i = 0; i < b->n; i++) {
         pline *l = &b->lines[i];
@@ -198,7 +199,7 @@ static void work_batch(batch *b, nd_analyzer *an)
             res->rc = json_parse_article(s, l->len, &l->scratch, &res->doc, res->why,
                                          sizeof res->why);
             if (res->rc == ND_OK)
-                doc_tokens_analyse(&res->toks, an, &res->doc); /* failure kept in toks */
+                doc_tokens_analyse(&res->toks, sc, an, &res->doc); /* failure kept in toks */
         }
     }
 }
@@ -217,7 +218,9 @@ static void *worker_main(void *arg)
         p->claim = (p->claim + 1) % p->n_batches;
         b->state = B_BUSY;
         pthread_mutex_unlock(&p->mu);
-        work_batch(b, wk->an);
+        work_batch(b, wk->an, &wk->scratch);
+        if (tok_scratch_bytes(&wk->scratch) > 4 * KEEP_BYTES) /* after a long article */
+            tok_scratch_free(&wk->scratch);
         pthread_mutex_lock(&p->mu);
         b->state = B_DONE;
         pthread_cond_broadcast(&p->done);
@@ -249,8 +252,10 @@ static void free_pipe(pipeline *p)
         buf_free(&b->text);
     }
     free(p->ring);
-    for (unsigned i = 0; p->workers && i < p->threads; i++)
+    for (unsigned i = 0; p->workers && i < p->threads; i++) {
         analyzer_free(p->workers[i].an);
+        tok_scratch_free(&p->workers[i].scratch);
+    }
     free(p->workers);
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);

@@ -132,7 +132,7 @@ void seg_file_name(char *buf, size_t n, uint64_t number, int kind);
 /* 1 if name is exactly a segment file name as seg_file_name writes it. */
 int seg_file_parse(const char *name, uint64_t *number);
 
-/* ---- memindex.c: the accumulator that builds one segment -------------- */
+/* ---- memindex.c, doctokens.c: the accumulator that builds one segment - */
 
 typedef struct memindex memindex;
 
@@ -151,30 +151,83 @@ int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *doc, nd_err *e);
 
 /* Everything the analyzer makes of one article, kept apart from the
  * memindex so that analysis can run on another thread (with that thread's
- * own analyzer) while the memindex stays with the writer. Zero-initialise;
- * reusable; free with doc_tokens_free. */
+ * own analyzer) while the memindex stays with the writer. The tokens of
+ * each text field are grouped by term there too (doctokens.c), and each
+ * term's frequency and position gaps already written as the memindex's
+ * varints, so the writer's thread only looks up each distinct term once
+ * and appends bytes. Zero-initialise; reusable; free with doc_tokens_free. */
 typedef struct doc_token {
     size_t off;   /* key bytes (field byte + normalised term) at keys.data + off */
     uint32_t len; /* 2..ND_MAX_TERM_KEY */
     uint32_t pos; /* position in its field */
 } doc_token;
 
-typedef struct doc_tokens {
-    doc_token *toks;                 /* title, then body, then url tokens, in order */
+/* The working space of doc_tokens_analyse: one per analysing thread,
+ * zero-initialised, reusable, freed with tok_scratch_free. */
+typedef struct tok_scratch {
+    doc_token *toks; /* the field being grouped */
     size_t n_toks, toks_cap;
-    size_t end[N_TEXT_FIELDS];       /* field f's tokens end at toks[end[f]] */
-    nd_buf keys;                     /* key bytes of toks */
-    nd_buf kw[2];                    /* normalised source and lang (empty: not indexed) */
-    int rc;                          /* ND_OK, or why the analysis failed ... */
-    nd_err err;                      /* ... with its message */
-    int cur_field;                   /* the field being analysed */
+    uint32_t *tab;   /* open addressing: term index + 1, 0 = empty */
+    uint32_t *occ;   /* 2 per token: its term, then the gathered positions */
+    size_t tab_cap, occ_cap;
+    int field;       /* the field being analysed */
+} tok_scratch;
+
+/* One distinct term of one text field of the article. */
+typedef struct doc_term {
+    uint64_t hash;    /* term_key_hash of the key */
+    size_t key;       /* key bytes at keys.data + key */
+    size_t enc;       /* at enc.data + enc: tf, then tf position gaps (varints) */
+    uint32_t len;     /* key bytes */
+    uint32_t tf;      /* occurrences in the field */
+    uint32_t enc_len; /* bytes at enc */
+    uint32_t at;      /* (grouping scratch) */
+} doc_term;
+
+typedef struct doc_tokens {
+    size_t len[N_TEXT_FIELDS]; /* tokens in field f */
+    doc_term *terms;           /* title, then body, then url terms, each field's
+                                  in order of first occurrence */
+    size_t n_terms, terms_cap;
+    size_t end[N_TEXT_FIELDS]; /* field f's terms end at terms[end[f]] */
+    nd_buf keys;               /* key bytes of the tokens */
+    nd_buf enc;                /* encoded postings of terms */
+    nd_buf kw[2];              /* normalised source and lang (empty: not indexed) */
+    int rc;                    /* ND_OK, or why the analysis failed ... */
+    nd_err err;                /* ... with its message */
 } doc_tokens;
 
+/* The hash of a term key for in-memory tables (never stored): the first
+ * and last eight bytes (overlapping for short keys) and every eight in
+ * between, multiplied and folded. */
+static inline uint64_t term_key_hash(const uint8_t *p, size_t n)
+{
+    uint64_t a, b;
+    if (n >= 8) {
+        a = ld_u64(p);
+        b = ld_u64(p + n - 8);
+        for (size_t i = 8; i + 8 < n; i += 8)
+            a = (a ^ ld_u64(p + i)) * 0x9e3779b97f4a7c15ULL + (a >> 29);
+    } else if (n >= 4) {
+        a = ld_u32(p);
+        b = ld_u32(p + n - 4);
+    } else {
+        a = n ? (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1] : 0;
+        b = 0;
+    }
+    uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + n) * 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    h ^= h >> 32;
+    h *= 0xd6e8feb86659fd93ULL;
+    return h ^ (h >> 32);
+}
+
 /* Analyses doc's text fields and keyword values into t (replacing its
- * content). Uses only `an`: safe on any thread that owns both. A failure
- * (ND_ENOMEM, ND_ELIMIT, ND_EIO, ND_EINVAL for a bad id) is returned and
- * also kept in t, and memindex_add_tokens reports it. */
-int doc_tokens_analyse(doc_tokens *t, nd_analyzer *an, const nd_doc *doc);
+ * content). Uses only s and an: safe on any thread that owns all three.
+ * A failure (ND_ENOMEM, ND_ELIMIT, ND_EIO, ND_EINVAL for a bad id) is
+ * returned and also kept in t, and memindex_add_tokens reports it. */
+int doc_tokens_analyse(doc_tokens *t, tok_scratch *s, nd_analyzer *an, const nd_doc *doc);
 /* Adds an article analysed by doc_tokens_analyse from the same doc: term
  * ids, postings, field lengths, keywords, id term, date and stored copy.
  * The bytes written are the same as memindex_add's. */
@@ -182,6 +235,9 @@ int memindex_add_tokens(memindex *mi, const nd_doc *doc, const doc_tokens *t, nd
 /* Bytes held by t (capacities). */
 size_t doc_tokens_bytes(const doc_tokens *t);
 void doc_tokens_free(doc_tokens *t);
+/* Bytes held by s (capacities). */
+size_t tok_scratch_bytes(const tok_scratch *s);
+void tok_scratch_free(tok_scratch *s);
 uint32_t memindex_docs(const memindex *mi);
 /* Bytes of memory held (an estimate good to a few percent). */
 size_t memindex_bytes(const memindex *mi);

@@ -1,10 +1,11 @@
 /*
  * memindex.c - the accumulator behind nd_writer. An article is analysed
  * first, into a doc_tokens that needs nothing but an analyzer (so
- * nd_writer_add_jsonl can do that part on worker threads), then added in
- * order on the writer's thread: each term's postings (document gaps,
- * frequencies, position gaps) are appended to a compact varint stream of
- * its own, the per-field lengths and dates go to column arrays, and the
+ * nd_writer_add_jsonl can do that part on worker threads; doctokens.c
+ * also groups the tokens by term and encodes their postings there), then
+ * added in order on the writer's thread: each term's postings (document
+ * gaps, frequencies, position gaps) are appended to a compact varint
+ * stream of its own, the per-field lengths and dates go to column arrays, and the
  * stored copy of each article is compressed straight to the segment's .sto
  * file (a stowriter), so memory holds postings only. memindex_finish sorts
  * the terms, decodes each one's stream and hands it to the segment writer
@@ -37,16 +38,7 @@ typedef struct mterm {
     uint32_t last_doc;      /* last document appended (UINT32_MAX before the first) */
     uint32_t df;
     uint32_t len, cap;      /* postings stream bytes used / allocated */
-    uint32_t mark;          /* index in mi->field while the field is indexed (see index_text) */
 } mterm;
-
-/* A term of the field being indexed: its occurrences are counted, then
- * their positions gathered at occ[at...]. */
-typedef struct fterm {
-    uint32_t id;  /* term index */
-    uint32_t n;   /* occurrences in the field */
-    uint32_t at;  /* where its positions go in the gathered array */
-} fterm;
 
 /* Articles waiting for the store thread: a ring of STORE_SLOTS copies,
  * holding at most STORE_WAIT_BYTES unless one article is longer; a slot
@@ -81,11 +73,10 @@ struct memindex {
     nd_buf keys;
     size_t post_bytes; /* sum of mterm.cap */
     /* per-article scratch */
-    doc_tokens tok; /* memindex_add's analysis (not in memindex_bytes) */
-    uint32_t *occ;  /* per token of a field: its fterm; then the gathered positions */
-    uint64_t *hash; /* per token of a field: its key_hash */
-    fterm *field;   /* the distinct terms of the field being indexed */
-    size_t occ_cap; /* tokens of room in all three */
+    doc_tokens tok;      /* memindex_add's analysis (not in memindex_bytes) */
+    tok_scratch scratch; /* ... and its working space (nor this) */
+    uint32_t *ids;       /* per distinct term of a field: its term index */
+    size_t ids_cap;
     nd_err *err;
     /* columns */
     nd_buf lens[N_TEXT_FIELDS];
@@ -154,10 +145,10 @@ size_t memindex_bytes(const memindex *mi)
                      ? mi->sto_after[(mi->docs - 1 - STORE_SLOTS) % (STORE_SLOTS + 1)]
                      : mi->sto_open;
     sto += mi->recent_text;
-    size_t n = sizeof *mi - sizeof mi->tok + mi->post_bytes +
+    size_t n = sizeof *mi - sizeof mi->tok - sizeof mi->scratch + mi->post_bytes +
                (size_t)mi->terms_cap * sizeof(mterm) + (size_t)mi->n_slots * sizeof *mi->slots +
                mi->keys.cap +
-               mi->occ_cap * (2 * sizeof *mi->occ + sizeof *mi->hash + sizeof *mi->field) +
+               mi->ids_cap * sizeof *mi->ids +
                mi->dates.cap + sto;
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         n += mi->lens[f].cap;
@@ -165,36 +156,6 @@ size_t memindex_bytes(const memindex *mi)
 }
 
 /* ---- term table -------------------------------------------------------- */
-
-/* The hash of a key for the term table (in memory only, never stored): the
- * first and last eight bytes (overlapping for short keys) and every eight
- * in between, multiplied and folded. */
-static inline uint64_t fold64(uint64_t h)
-{
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    return h ^ (h >> 32);
-}
-
-static inline uint64_t key_hash(const uint8_t *p, size_t n)
-{
-    uint64_t a, b;
-    if (n >= 8) {
-        a = ld_u64(p);
-        b = ld_u64(p + n - 8);
-        for (size_t i = 8; i + 8 < n; i += 8)
-            a = (a ^ ld_u64(p + i)) * 0x9e3779b97f4a7c15ULL + (a >> 29);
-    } else if (n >= 4) {
-        a = ld_u32(p);
-        b = ld_u32(p + n - 4);
-    } else {
-        a = n ? (uint64_t)p[0] << 16 | (uint64_t)p[n / 2] << 8 | p[n - 1] : 0;
-        b = 0;
-    }
-    return fold64(a * 0x9e3779b97f4a7c15ULL ^ (b + n) * 0xbf58476d1ce4e5b9ULL);
-}
 
 /* A slot's tag: hash bits the slot index does not use (table <= 2^32). */
 static inline uint64_t slot_of(uint64_t h, uint32_t id)
@@ -210,7 +171,7 @@ static int grow_slots(memindex *mi)
         return ND_ENOMEM;
     for (uint32_t t = 0; t < mi->n_terms; t++) {
         const mterm *m = &mi->terms[t];
-        uint64_t h = key_hash(mi->keys.data + m->key_off, m->key_len);
+        uint64_t h = term_key_hash(mi->keys.data + m->key_off, m->key_len);
         uint32_t i = (uint32_t)h & (n - 1);
         while (s[i])
             i = (i + 1) & (n - 1);
@@ -265,7 +226,6 @@ static int64_t term_id_hashed(memindex *mi, const uint8_t *key, size_t klen, uin
     m->key_off = mi->keys.len;
     m->key_len = (uint32_t)klen;
     m->last_doc = UINT32_MAX;
-    m->mark = UINT32_MAX;
     if (buf_append(&mi->keys, key, klen))
         return -1;
     mi->slots[i] = slot_of(h, mi->n_terms);
@@ -277,7 +237,7 @@ static int64_t term_id_hashed(memindex *mi, const uint8_t *key, size_t klen, uin
 
 static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
 {
-    return term_id_hashed(mi, key, klen, key_hash(key, klen));
+    return term_id_hashed(mi, key, klen, term_key_hash(key, klen));
 }
 
 /* Asks for the cache line at p ahead of its use (a hint; no effect on
@@ -330,207 +290,81 @@ static inline uint32_t get_varint(const uint8_t **p)
     return v;
 }
 
-/* Appends document `doc` with positions pos[0..tf) (NULL for keyword fields). */
-static int post_add(memindex *mi, mterm *m, uint32_t doc, const uint32_t *pos, uint32_t tf)
+/* Appends document `doc`, once, to the postings of a term without
+ * positions (keywords and ids). */
+static int post_add(memindex *mi, mterm *m, uint32_t doc)
 {
-    /* a u32 varint takes at most 5 bytes */
-    size_t need = ((size_t)2 + (pos ? tf : 0)) * 5;
-    int rc = post_reserve(mi, m, need);
+    int rc = post_reserve(mi, m, 10); /* two u32 varints */
     if (rc)
         return rc;
     post_varint(m, doc - m->last_doc); /* the first gap is doc + 1 */
-    post_varint(m, tf);
-    if (pos) {
-        uint32_t prev = 0;
-        for (uint32_t i = 0; i < tf; i++) {
-            post_varint(m, pos[i] - prev);
-            prev = pos[i];
-        }
-    }
+    post_varint(m, 1);
     m->last_doc = doc;
     m->df++;
-    m->cf += tf;
+    m->cf++;
     return ND_OK;
-}
-
-/* ---- analysing an article ------------------------------------------- */
-
-static int tok_fail(doc_tokens *t, int rc, const char *msg)
-{
-    t->rc = err_set(&t->err, rc, "%s", msg);
-    return t->rc;
-}
-
-static int on_token(void *ctx, const nd_token *tok)
-{
-    doc_tokens *t = ctx;
-    if (t->n_toks == t->toks_cap) {
-        size_t cap = t->toks_cap ? t->toks_cap * 2 : 1024;
-        doc_token *n = realloc(t->toks, cap * sizeof *n);
-        if (!n)
-            return 1;
-        t->toks = n;
-        t->toks_cap = cap;
-    }
-    if (buf_reserve(&t->keys, tok->len + 1))
-        return 1;
-    doc_token *d = &t->toks[t->n_toks++];
-    d->off = t->keys.len;
-    d->len = (uint32_t)tok->len + 1;
-    d->pos = tok->pos;
-    t->keys.data[t->keys.len] = (uint8_t)t->cur_field;
-    memcpy(t->keys.data + t->keys.len + 1, tok->term, tok->len);
-    t->keys.len += tok->len + 1;
-    return 0;
-}
-
-static int analyse_text(doc_tokens *t, nd_analyzer *an, int field, const char *s, size_t n)
-{
-    t->cur_field = field;
-    if (n > 0) {
-        int rc = analyzer_run(an, s, n, on_token, t);
-        if (rc > 0) /* on_token ran out of memory */
-            return tok_fail(t, ND_ENOMEM, "out of memory while indexing");
-        if (rc < 0)
-            return tok_fail(t, rc, "analyzer failed");
-    }
-    t->end[field] = t->n_toks;
-    return ND_OK;
-}
-
-int doc_tokens_analyse(doc_tokens *t, nd_analyzer *an, const nd_doc *d)
-{
-    t->n_toks = 0;
-    buf_reset(&t->keys);
-    buf_reset(&t->kw[0]);
-    buf_reset(&t->kw[1]);
-    for (int f = 0; f < N_TEXT_FIELDS; f++)
-        t->end[f] = 0;
-    t->rc = ND_OK;
-    err_clear(&t->err);
-    if (d->id_len == 0 || d->id_len > ND_MAX_TERM_BYTES)
-        return t->rc = err_set(&t->err, ND_EINVAL, "article id must be 1 to %d bytes",
-                               ND_MAX_TERM_BYTES);
-    if (d->body_len > UINT32_MAX || d->title_len > UINT32_MAX || d->url_len > UINT32_MAX)
-        return tok_fail(t, ND_ELIMIT, "article text over 4 GiB");
-    int rc;
-    if ((rc = analyse_text(t, an, FIELD_TITLE, d->title, d->title_len)) ||
-        (rc = analyse_text(t, an, FIELD_BODY, d->body, d->body_len)) ||
-        (rc = analyse_text(t, an, FIELD_URL, d->url, d->url_len)))
-        return rc;
-    if ((d->source_len && analyzer_keyword(an, d->source, d->source_len, &t->kw[0])) ||
-        (d->lang_len && analyzer_keyword(an, d->lang, d->lang_len, &t->kw[1])))
-        return tok_fail(t, ND_ENOMEM, "out of memory while indexing");
-    return ND_OK;
-}
-
-size_t doc_tokens_bytes(const doc_tokens *t)
-{
-    return t->toks_cap * sizeof *t->toks + t->keys.cap + t->kw[0].cap + t->kw[1].cap;
-}
-
-void doc_tokens_free(doc_tokens *t)
-{
-    free(t->toks);
-    buf_free(&t->keys);
-    buf_free(&t->kw[0]);
-    buf_free(&t->kw[1]);
-    memset(t, 0, sizeof *t);
 }
 
 /* ---- adding an analysed article ----------------------------------------- */
 
-/* Makes room for n tokens in the per-field scratch arrays. */
-static int field_reserve(memindex *mi, size_t n)
-{
-    if (n <= mi->occ_cap)
-        return ND_OK;
-    size_t cap = mi->occ_cap ? mi->occ_cap * 2 : 256;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *o = realloc(mi->occ, cap * 2 * sizeof *o);
-    if (!o)
-        return oom(mi);
-    mi->occ = o;
-    uint64_t *h = realloc(mi->hash, cap * sizeof *h);
-    if (!h)
-        return oom(mi);
-    mi->hash = h;
-    fterm *f = realloc(mi->field, cap * sizeof *f);
-    if (!f)
-        return oom(mi);
-    mi->field = f;
-    mi->occ_cap = cap;
-    return ND_OK;
-}
-
-/* Tokens between a prefetch of a term's slot or entry and its lookup. */
+/* Terms between a prefetch of a term's entry and its lookup. */
 #define AHEAD 4
 
 /*
- * Postings and length of text field `field` from its tokens [from, to).
- * The tokens are grouped by term without sorting: each token's term is
- * found (mterm.mark points a term at its entry in mi->field while this
- * field is indexed), the occurrences are counted per term, and the
- * positions gathered term by term, in position order within each term.
- * Terms are then appended in the order they first occur. The table is
- * far bigger than the caches, so the memory a lookup needs is asked for
- * a few tokens ahead: all keys are hashed first (with each slot asked
- * for), and each lookup asks for the entry of the token AHEAD further on
- * and for the end of its own term's postings stream.
+ * Postings and length of text field `field`: its distinct terms come
+ * grouped, hashed and with their postings encoded (doctokens.c), so each
+ * is looked up once and its bytes appended after the document gap. The
+ * table is far bigger than the caches, so the memory a lookup needs is
+ * asked for ahead: every term's slot first, then the entry of the term
+ * AHEAD further on; each lookup ends by asking for the end of its term's
+ * stream, which the appends then find in cache.
  */
-static int index_text(memindex *mi, int field, const doc_tokens *t, size_t from, size_t to)
+static int index_text(memindex *mi, int field, const doc_tokens *t)
 {
-    size_t n = to - from;
-    int rc = field_reserve(mi, n);
-    if (rc)
-        return rc;
-    const doc_token *tk = t->toks + from;
-    uint32_t *which = mi->occ, *pos = mi->occ + mi->occ_cap;
-    uint64_t *hs = mi->hash;
-    fterm *ft = mi->field;
-    uint32_t n_ft = 0;
-    for (size_t k = 0; k < n; k++) {
-        hs[k] = key_hash(t->keys.data + tk[k].off, tk[k].len);
-        PREFETCH(&mi->slots[(uint32_t)hs[k] & (mi->n_slots - 1)], 0);
+    size_t from = field ? t->end[field - 1] : 0, n = t->end[field] - from;
+    const doc_term *dt = t->terms + from;
+    if (n > mi->ids_cap) {
+        size_t cap = mi->ids_cap ? mi->ids_cap : 256;
+        while (cap < n)
+            cap *= 2;
+        uint32_t *p = realloc(mi->ids, cap * sizeof *p);
+        if (!p)
+            return oom(mi);
+        mi->ids = p;
+        mi->ids_cap = cap;
     }
+    uint32_t *ids = mi->ids;
+    for (size_t k = 0; k < n; k++)
+        PREFETCH(&mi->slots[(uint32_t)dt[k].hash & (mi->n_slots - 1)], 0);
     for (size_t k = 0; k < n; k++) {
         if (k + AHEAD < n) {
-            uint64_t s = mi->slots[(uint32_t)hs[k + AHEAD] & (mi->n_slots - 1)];
+            uint64_t s = mi->slots[(uint32_t)dt[k + AHEAD].hash & (mi->n_slots - 1)];
             if (s)
                 PREFETCH(&mi->terms[(uint32_t)s - 1], 0);
         }
-        int64_t id = term_id_hashed(mi, t->keys.data + tk[k].off, tk[k].len, hs[k]);
+        int64_t id = term_id_hashed(mi, t->keys.data + dt[k].key, dt[k].len, dt[k].hash);
         if (id < 0)
             return oom(mi);
-        mterm *m = &mi->terms[id];
-        uint32_t f = m->mark;
-        if (f >= n_ft || ft[f].id != (uint32_t)id) {
-            f = m->mark = n_ft++;
-            ft[f].id = (uint32_t)id;
-            ft[f].n = 0;
-            if (m->post)
-                PREFETCH(m->post + m->len, 1);
-        }
-        ft[f].n++;
-        which[k] = f;
+        const mterm *m = &mi->terms[id];
+        if (m->post)
+            PREFETCH(m->post + m->len, 1);
+        ids[k] = (uint32_t)id;
     }
-    uint32_t at = 0;
-    for (uint32_t f = 0; f < n_ft; f++) {
-        ft[f].at = at;
-        at += ft[f].n;
-    }
-    for (size_t k = 0; k < n; k++)
-        pos[ft[which[k]].at++] = tk[k].pos;
-    for (uint32_t f = 0; f < n_ft; f++) {
-        uint32_t tf = ft[f].n;
-        rc = post_add(mi, &mi->terms[ft[f].id], mi->docs, pos + (ft[f].at - tf), tf);
+    for (size_t k = 0; k < n; k++) {
+        mterm *m = &mi->terms[ids[k]];
+        int rc = post_reserve(mi, m, 5 + (size_t)dt[k].enc_len);
         if (rc == ND_ENOMEM)
             return oom(mi);
         if (rc)
             return err_set(mi->err, rc, "postings of one term exceed 4 GiB in a segment");
+        post_varint(m, mi->docs - m->last_doc); /* the first gap is doc + 1 */
+        memcpy(m->post + m->len, t->enc.data + dt[k].enc, dt[k].enc_len);
+        m->len += dt[k].enc_len;
+        m->last_doc = mi->docs;
+        m->df++;
+        m->cf += dt[k].tf;
     }
-    uint32_t len = (uint32_t)n;
+    uint32_t len = (uint32_t)t->len[field];
     mi->sum_len[field] += len;
     if (buf_put_u32(&mi->lens[field], len))
         return oom(mi);
@@ -548,7 +382,7 @@ static int index_keyword(memindex *mi, int field, const nd_buf *kw)
     int64_t id = term_id(mi, key, len + 1);
     if (id < 0)
         return oom(mi);
-    if (post_add(mi, &mi->terms[id], mi->docs, NULL, 1))
+    if (post_add(mi, &mi->terms[id], mi->docs))
         return oom(mi);
     return ND_OK;
 }
@@ -699,7 +533,7 @@ static int index_id(memindex *mi, const char *id, size_t n)
     key[0] = FIELD_ID;
     memcpy(key + 1, id, n);
     int64_t tid = term_id(mi, key, n + 1);
-    if (tid < 0 || post_add(mi, &mi->terms[tid], mi->docs, NULL, 1))
+    if (tid < 0 || post_add(mi, &mi->terms[tid], mi->docs))
         return oom(mi);
     return ND_OK;
 }
@@ -712,9 +546,8 @@ int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, nd_e
     if (t->rc)
         return err_set(e, t->rc, "%s", t->err.msg);
     int rc;
-    if ((rc = index_text(mi, FIELD_TITLE, t, 0, t->end[FIELD_TITLE])) ||
-        (rc = index_text(mi, FIELD_BODY, t, t->end[FIELD_TITLE], t->end[FIELD_BODY])) ||
-        (rc = index_text(mi, FIELD_URL, t, t->end[FIELD_BODY], t->end[FIELD_URL])) ||
+    if ((rc = index_text(mi, FIELD_TITLE, t)) || (rc = index_text(mi, FIELD_BODY, t)) ||
+        (rc = index_text(mi, FIELD_URL, t)) ||
         (rc = index_keyword(mi, FIELD_SOURCE, &t->kw[0])) ||
         (rc = index_keyword(mi, FIELD_LANG, &t->kw[1])) ||
         (rc = index_id(mi, d->id, d->id_len)))
@@ -729,7 +562,7 @@ int memindex_add_tokens(memindex *mi, const nd_doc *d, const doc_tokens *t, nd_e
 
 int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
 {
-    doc_tokens_analyse(&mi->tok, an, d); /* a failure is reported by the add */
+    doc_tokens_analyse(&mi->tok, &mi->scratch, an, d); /* a failure is reported by the add */
     return memindex_add_tokens(mi, d, &mi->tok, e);
 }
 
@@ -772,7 +605,8 @@ static int grow_u32(uint32_t **p, size_t *cap, size_t need)
 }
 
 /* Decodes a term's in-memory stream into absolute documents and positions.
- * The stream was written by post_add in this process, so it is trusted. */
+ * The stream was written by index_text or post_add in this process, so
+ * it is trusted. */
 static int decode_term(const mterm *m, int with_pos, decoded *x)
 {
     if (grow_u32(&x->docs, &x->docs_cap, m->df) || grow_u32(&x->tfs, &x->tfs_cap, m->df))
@@ -844,11 +678,10 @@ static void free_mem(memindex *mi)
         free(mi->terms[t].post);
     free(mi->terms);
     free(mi->slots);
-    free(mi->occ);
-    free(mi->hash);
-    free(mi->field);
+    free(mi->ids);
     buf_free(&mi->keys);
     doc_tokens_free(&mi->tok);
+    tok_scratch_free(&mi->scratch);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         buf_free(&mi->lens[f]);
     buf_free(&mi->dates);
