@@ -799,6 +799,9 @@ static int next_rc(line_reader *r, nd_err *e)
     return line_reader_next(r, &line, &len, e);
 }
 
+/* Set while the line tests run again with the reader reading ahead. */
+static int g_readahead;
+
 static line_reader *open_ok(const char *path)
 {
     line_reader *r = NULL;
@@ -806,6 +809,8 @@ static line_reader *open_ok(const char *path)
     int rc = line_reader_open(&r, path, &e);
     if (rc != ND_OK)
         fail_msg("line_reader_open(%s): %d %s", path, rc, e.msg);
+    if (g_readahead)
+        line_reader_readahead(r);
     return r;
 }
 
@@ -1105,6 +1110,84 @@ static void test_ingest_lines_corrupt_gzip(void **state)
     free(gz);
 }
 
+/* The line tests again, each file decompressed on the reader's own
+ * thread (line_reader_readahead): the same lines, errors and offsets. */
+static void test_ingest_lines_readahead(void **state)
+{
+    g_readahead = 1;
+    test_ingest_lines_plain_file(state);
+    test_ingest_lines_gzip_file(state);
+    test_ingest_lines_concatenated_gzip(state);
+    test_ingest_lines_crlf_and_blank_lines(state);
+    test_ingest_lines_empty_file(state);
+    test_ingest_lines_over_limit(state);
+    test_ingest_lines_many(state);
+    test_ingest_lines_truncated_gzip(state);
+    test_ingest_lines_corrupt_gzip(state);
+    g_readahead = 0;
+}
+
+/* A digest of everything a reader returns for a file, call by call: the
+ * result, the line's length and bytes, the line number and the offset. */
+static uint64_t read_digest(const char *path, int readahead, char *msg, size_t msg_len)
+{
+    line_reader *r = NULL;
+    nd_err e = {{0}};
+    assert_int_equal(line_reader_open(&r, path, &e), ND_OK);
+    if (readahead)
+        line_reader_readahead(r);
+    uint64_t h = 1469598103934665603ULL;
+    int rc;
+    do {
+        const char *line;
+        size_t len;
+        rc = line_reader_next(r, &line, &len, &e);
+        uint64_t v[4] = {(uint64_t)rc, len, line_reader_lineno(r), line_reader_offset(r)};
+        for (int i = 0; i < 4; i++)
+            h = (h ^ v[i]) * 1099511628211ULL;
+        for (size_t i = 0; rc == ND_OK && i < len; i++)
+            h = (h ^ (uint8_t)line[i]) * 1099511628211ULL;
+    } while (rc == ND_OK || rc == ND_ELIMIT);
+    snprintf(msg, msg_len, "%d %s", rc, e.msg);
+    line_reader_close(r);
+    return h;
+}
+
+static void test_ingest_lines_readahead_same_offsets(void **state)
+{
+    tmpdir *t = *state;
+    /* Several MiB of lines (many chunks), then cut short at a few places. */
+    size_t cap = (size_t)6 << 20, n = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    uint64_t seed = 11;
+    for (int lines = 0; n < cap - 70000; lines++) {
+        size_t len = (size_t)(tu_rand(&seed) % (lines % 40 == 0 ? 50000 : 400));
+        for (size_t i = 0; i < len; i++)
+            text[n + i] = (char)('a' + (tu_rand(&seed) % 26));
+        n += len;
+        text[n++] = '\n';
+    }
+    size_t gzlen;
+    char *gz = gz_bytes(t->dir, text, n, &gzlen);
+    const size_t cuts[] = {gzlen, gzlen - 3, gzlen * 2 / 3, gzlen / 7};
+    const char *p = tpath(t, "digest.gz");
+    for (size_t c = 0; c < sizeof cuts / sizeof *cuts; c++) {
+        tu_write_file(p, gz, cuts[c]);
+        char m1[512], m2[512];
+        uint64_t a = read_digest(p, 0, m1, sizeof m1);
+        uint64_t b = read_digest(p, 1, m2, sizeof m2);
+        assert_string_equal(m1, m2);
+        assert_true(a == b);
+    }
+    tu_write_file(p, text, n); /* plain */
+    char m1[512], m2[512];
+    assert_true(read_digest(p, 0, m1, sizeof m1) == read_digest(p, 1, m2, sizeof m2));
+    assert_string_equal(m1, m2);
+    free(gz);
+    free(text);
+}
+
 static void test_ingest_lines_missing_file(void **state)
 {
     tmpdir *t = *state;
@@ -1180,6 +1263,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ingest_lines_many, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_ingest_lines_truncated_gzip, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_ingest_lines_corrupt_gzip, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_ingest_lines_readahead, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_ingest_lines_readahead_same_offsets, setup_dir,
+                                        teardown_dir),
         cmocka_unit_test_setup_teardown(test_ingest_lines_missing_file, setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_ingest_lines_stdin, setup_dir, teardown_dir),
     };

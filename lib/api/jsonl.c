@@ -427,6 +427,7 @@ int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *op
             free_pipe(&p);
     }
     if (piped) {
+        line_reader_readahead(r);
         rc = ingest_parallel(&g, r, &p);
         stop_workers(&p);
         free_pipe(&p);

@@ -57,6 +57,10 @@ uint64_t line_reader_lineno(const line_reader *r);
 uint64_t line_reader_offset(const line_reader *r);
 uint64_t line_reader_size(const line_reader *r);
 void line_reader_close(line_reader *r);
+/* Before the first line: decompresses a regular file ahead on a thread of
+ * the reader's own (a hint: without it, or on a pipe, reading is done by
+ * the caller). The lines, errors and offsets returned are the same. */
+void line_reader_readahead(line_reader *r);
 /* Test hook: lowers (or raises) the line limit from ND_MAX_LINE_BYTES. */
 void line_reader_set_max(line_reader *r, size_t max);
 

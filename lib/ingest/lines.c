@@ -12,9 +12,19 @@
  * stops early not as an error from gzread but as a quiet end of file with
  * Z_BUF_ERROR left in gzerror, so the end of input is always checked
  * against gzerror, and the partial line before the damage is dropped.
+ *
+ * Gunzipping costs as much as a tenth of an ingest, so a reader of a
+ * regular file may read ahead on a thread of its own
+ * (line_reader_readahead): that thread makes the same gzread calls into a
+ * small ring of chunks, each with the stream's state after it (the bytes,
+ * the end or the damage, and the offset), and the reader takes the chunks
+ * in order instead of calling gzread. What the reader returns, and when,
+ * is the same either way. Pipes are never read ahead: a thread blocked on
+ * a pipe could not be stopped when ingest ends early.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +37,27 @@
 #define GZ_BUFFER (256u << 10)         /* zlib's input buffer size */
 #define READ_CHUNK ((size_t)256 << 10) /* bytes asked of one gzread */
 #define INITIAL_CAP ((size_t)1 << 20)  /* first size of the line buffer */
+#define AHEAD_CHUNKS 4                 /* chunks read ahead (of READ_CHUNK bytes) */
+
+/* One gzread's result: bytes, whether the stream ended there (with
+ * `ioerr` set if it failed), and the offset after it. */
+typedef struct chunk {
+    uint8_t *data; /* READ_CHUNK bytes */
+    size_t n;
+    int eof;
+    char ioerr[256];
+    uint64_t offset;
+} chunk;
+
+/* The read-ahead thread and its ring. */
+typedef struct ahead {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* a chunk was filled or taken, or stop */
+    chunk c[AHEAD_CHUNKS];
+    size_t head, count;       /* the oldest filled chunk, and how many (mu) */
+    int stop;                 /* the reader is closing (mu) */
+} ahead;
 
 struct line_reader {
     gzFile gz;
@@ -42,6 +73,8 @@ struct line_reader {
     int eof;         /* gzread has nothing more to give */
     int skipping;    /* dropping the rest of a line past the limit */
     char ioerr[256]; /* set when the stream failed: reported at its end */
+    ahead *ra;       /* the read-ahead thread, or NULL: gzread here */
+    uint64_t offset; /* with ra: the offset after the last chunk taken */
 };
 
 int line_reader_open(line_reader **out, const char *path, nd_err *e)
@@ -96,10 +129,10 @@ void line_reader_set_max(line_reader *r, size_t max)
 
 /* Keeps zlib's message for the end of the stream. zlib prefixes it with the
  * "<fd:N>" name it gives gzdopen'ed files, which means nothing to a user. */
-static void save_gz_error(line_reader *r)
+static void save_gz_error(gzFile gz, char ioerr[256])
 {
     int errnum;
-    const char *msg = gzerror(r->gz, &errnum);
+    const char *msg = gzerror(gz, &errnum);
     if (msg && strncmp(msg, "<fd:", 4) == 0) {
         const char *colon = strstr(msg, ">: ");
         if (colon)
@@ -107,7 +140,137 @@ static void save_gz_error(line_reader *r)
     }
     if (!msg || !*msg)
         msg = "read error";
-    snprintf(r->ioerr, sizeof r->ioerr, "%s", msg);
+    snprintf(ioerr, 256, "%s", msg);
+}
+
+/* One gzread of up to READ_CHUNK bytes into dst: the bytes read in *n;
+ * returns 1 at the end of the stream, with ioerr set if it failed. */
+static int gz_chunk(gzFile gz, uint8_t *dst, size_t *n, char ioerr[256])
+{
+    z_off_t before = gztell(gz);
+    int got = gzread(gz, dst, (unsigned)READ_CHUNK);
+    *n = 0;
+    if (got > 0) {
+        *n = (size_t)got;
+        return 0;
+    }
+    int errnum = Z_OK;
+    gzerror(gz, &errnum);
+    if (got < 0 || errnum != Z_OK) {
+        /* gzread drops what it had copied out before the failure; the
+         * position it keeps tells how much that was, so those lines can
+         * still be returned before the error. */
+        z_off_t after = gztell(gz);
+        if (got < 0 && before >= 0 && after > before && (size_t)(after - before) <= READ_CHUNK)
+            *n = (size_t)(after - before);
+        save_gz_error(gz, ioerr);
+    }
+    return 1;
+}
+
+static uint64_t gz_offset(gzFile gz)
+{
+    z_off_t off = gzoffset(gz);
+    if (off < 0) /* not seekable (a pipe): fall back to the bytes delivered */
+        off = gztell(gz);
+    return off < 0 ? 0 : (uint64_t)off;
+}
+
+static void *ahead_main(void *arg)
+{
+    line_reader *r = arg;
+    ahead *a = r->ra;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (a->count == AHEAD_CHUNKS && !a->stop)
+            pthread_cond_wait(&a->cv, &a->mu);
+        if (a->stop)
+            break;
+        /* the reader looks at this chunk only once it is counted */
+        chunk *c = &a->c[(a->head + a->count) % AHEAD_CHUNKS];
+        pthread_mutex_unlock(&a->mu);
+        c->ioerr[0] = 0;
+        c->eof = gz_chunk(r->gz, c->data, &c->n, c->ioerr);
+        c->offset = gz_offset(r->gz);
+        pthread_mutex_lock(&a->mu);
+        a->count++;
+        pthread_cond_broadcast(&a->cv);
+        if (c->eof)
+            break;
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+static void ahead_free(ahead *a)
+{
+    for (int i = 0; i < AHEAD_CHUNKS; i++)
+        free(a->c[i].data);
+    free(a);
+}
+
+void line_reader_readahead(line_reader *r)
+{
+    if (r->ra || !r->size || r->eof || r->lineno)
+        return; /* a pipe, or reading has begun */
+    ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return;
+    for (int i = 0; i < AHEAD_CHUNKS; i++)
+        if (!(a->c[i].data = malloc(READ_CHUNK))) {
+            ahead_free(a);
+            return;
+        }
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    r->offset = gz_offset(r->gz);
+    r->ra = a;
+    if (pthread_create(&a->tid, NULL, ahead_main, r) != 0) {
+        r->ra = NULL;
+        pthread_cond_destroy(&a->cv);
+        pthread_mutex_destroy(&a->mu);
+        ahead_free(a);
+    }
+}
+
+/* Stops and frees the read-ahead thread. */
+static void ahead_stop(line_reader *r)
+{
+    ahead *a = r->ra;
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = 1;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->tid, NULL);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+    ahead_free(a);
+    r->ra = NULL;
+}
+
+/* Takes the next chunk of the read-ahead thread into the buffer. */
+static void take_chunk(line_reader *r)
+{
+    ahead *a = r->ra;
+    pthread_mutex_lock(&a->mu);
+    while (a->count == 0)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
+    chunk *c = &a->c[a->head];
+    memcpy(r->buf + r->end, c->data, c->n);
+    r->end += c->n;
+    r->offset = c->offset;
+    if (c->eof) {
+        r->eof = 1;
+        memcpy(r->ioerr, c->ioerr, sizeof r->ioerr);
+    }
+    pthread_mutex_lock(&a->mu);
+    a->head = (a->head + 1) % AHEAD_CHUNKS;
+    a->count--;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* Reads the next chunk after the buffered data, making room first. On a
@@ -133,24 +296,13 @@ static int fill(line_reader *r, nd_err *e)
         r->cap = cap;
     }
 
-    z_off_t before = gztell(r->gz);
-    int n = gzread(r->gz, r->buf + r->end, (unsigned)READ_CHUNK);
-    if (n > 0) {
-        r->end += (size_t)n;
+    if (r->ra) {
+        take_chunk(r);
         return ND_OK;
     }
-    int errnum = Z_OK;
-    gzerror(r->gz, &errnum);
-    if (n < 0 || errnum != Z_OK) {
-        /* gzread drops what it had copied out before the failure; the
-         * position it keeps tells how much that was, so those lines can
-         * still be returned before the error. */
-        z_off_t after = gztell(r->gz);
-        if (n < 0 && before >= 0 && after > before && (size_t)(after - before) <= READ_CHUNK)
-            r->end += (size_t)(after - before);
-        save_gz_error(r);
-    }
-    r->eof = 1;
+    size_t n;
+    r->eof = gz_chunk(r->gz, r->buf + r->end, &n, r->ioerr);
+    r->end += n;
     return ND_OK;
 }
 
@@ -227,10 +379,7 @@ uint64_t line_reader_lineno(const line_reader *r)
 
 uint64_t line_reader_offset(const line_reader *r)
 {
-    z_off_t off = gzoffset(r->gz);
-    if (off < 0) /* not seekable (a pipe): fall back to the bytes delivered */
-        off = gztell(r->gz);
-    return off < 0 ? 0 : (uint64_t)off;
+    return r->ra ? r->offset : gz_offset(r->gz);
 }
 
 uint64_t line_reader_size(const line_reader *r)
@@ -242,6 +391,7 @@ void line_reader_close(line_reader *r)
 {
     if (!r)
         return;
+    ahead_stop(r);
     if (r->gz)
         gzclose(r->gz);
     free(r->buf);
