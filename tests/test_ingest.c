@@ -1148,7 +1148,7 @@ static uint64_t read_digest(const char *path, int readahead, char *msg, size_t m
         for (size_t i = 0; rc == ND_OK && i < len; i++)
             h = (h ^ (uint8_t)line[i]) * 1099511628211ULL;
     } while (rc == ND_OK || rc == ND_ELIMIT);
-    snprintf(msg, msg_len, "%d %s", rc, e.msg);
+    snprintf(msg, msg_len, "%d %.400s", rc, e.msg);
     line_reader_close(r);
     return h;
 }

@@ -520,6 +520,34 @@ int segwriter_open(segwriter **out, const char *dir, uint64_t number, const seg_
  * ND_ENOMEM, ND_EIO. After a failure only segwriter_abort is allowed. */
 int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
                    const uint32_t *docs, const uint32_t *tfs, const uint32_t *pos, nd_err *e);
+
+/* segwriter_term in two steps, so that terms can be encoded on several
+ * threads and added in order on one: segwriter_encode checks and encodes
+ * a term's postings, appending its .doc and .pos bytes to c->doc and
+ * c->pos and their sizes to *out. It only reads w's columns, so threads
+ * may encode at once, each into its own term_code. segwriter_add then adds
+ * the next term (in key order, as segwriter_term) from the bytes. */
+typedef struct term_code {
+    nd_buf doc, pos;      /* encoded terms, one after another */
+    nd_buf skip, blocks;  /* (scratch) */
+    uint32_t *gaps;       /* (scratch) */
+    size_t gaps_cap;
+} term_code;
+
+typedef struct term_coded {
+    uint64_t doc_len, pos_len; /* its bytes in term_code.doc and .pos */
+    uint64_t cf;
+} term_coded;
+
+int segwriter_encode(const segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                     const uint32_t *docs, const uint32_t *tfs, const uint32_t *pos, term_code *c,
+                     term_coded *out, nd_err *e);
+int segwriter_add(segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                  const term_coded *t, const uint8_t *doc_bytes, const uint8_t *pos_bytes,
+                  nd_err *e);
+/* Empties c->doc and c->pos (keeping the memory). */
+void term_code_reset(term_code *c);
+void term_code_free(term_code *c);
 /* Completes the segment: the dictionary's block index and trailer, the
  * columns, the last stored block and the stored block index (sto must hold
  * cols->docs records), then every file's footer, fsync'd and closed in the

@@ -85,6 +85,7 @@ struct memindex {
     /* stored articles */
     stowriter sto;
     store_queue *sq; /* NULL: stored by the adding thread */
+    int threaded;    /* memindex_store_thread started a thread: finish uses two */
     /* stowriter_bytes when it opened and after storing document d (at
      * d % (STORE_SLOTS + 1): kept until document d + STORE_SLOTS is
      * counted), the text bytes of document d (at d % STORE_SLOTS), and
@@ -449,7 +450,9 @@ void memindex_store_thread(memindex *mi)
         pthread_cond_destroy(&q->cv);
         pthread_mutex_destroy(&q->mu);
         free(q);
+        return;
     }
+    mi->threaded = 1;
 }
 
 /* Ends the store thread: with drop = 0 after storing every article that
@@ -632,12 +635,123 @@ static int decode_term(const mterm *m, int with_pos, decoded *x)
     return ND_OK;
 }
 
+/*
+ * Writing the terms. They are cut, in key order, into chunks of at most
+ * CHUNK_TERMS terms or about CHUNK_BYTES of in-memory postings; each chunk
+ * is decoded and encoded (segwriter_encode) as a whole, then its terms are
+ * added to the segment in order (segwriter_add). A memindex with threads
+ * has the odd chunks encoded on a helper thread while this one encodes the
+ * even ones and adds them all; the bytes are the same either way.
+ */
+#define CHUNK_TERMS 256
+#define CHUNK_BYTES ((size_t)256 << 10)
+
+typedef struct chunk {
+    term_code code;
+    term_coded t[CHUNK_TERMS];
+    int rc;     /* segwriter_encode's failure ... */
+    nd_err err; /* ... and its message */
+    int ready;  /* a helper's chunk is encoded and not yet added (enc.mu) */
+} chunk;
+
+typedef struct encoder {
+    memindex *mi;
+    const segwriter *sw;
+    const sorted_term *st;
+    const uint32_t *bounds; /* chunk c holds sorted terms [bounds[c], bounds[c + 1]) */
+    uint32_t n_chunks;
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;      /* a helper's chunk was encoded or added, or stop */
+    chunk slot[2];          /* the helper's chunks 1, 5, 9... and 3, 7, 11... */
+    int stop;               /* (mu) */
+} encoder;
+
+static int encode_chunk(const encoder *en, uint32_t c, chunk *k, decoded *x)
+{
+    term_code_reset(&k->code);
+    for (uint32_t i = en->bounds[c]; i < en->bounds[c + 1]; i++) {
+        const sorted_term *s = &en->st[i];
+        const mterm *m = &en->mi->terms[s->id];
+        int with_pos = s->key[0] < N_TEXT_FIELDS;
+        if (decode_term(m, with_pos, x))
+            return err_set(&k->err, ND_ENOMEM, "out of memory writing postings");
+        int rc = segwriter_encode(en->sw, s->key, s->len, m->df, x->docs, x->tfs,
+                                  with_pos ? x->pos : NULL, &k->code, &k->t[i - en->bounds[c]],
+                                  &k->err);
+        if (rc)
+            return rc;
+    }
+    return ND_OK;
+}
+
+static void free_decoded(decoded *x)
+{
+    free(x->docs);
+    free(x->tfs);
+    free(x->pos);
+}
+
+static void *encode_main(void *arg)
+{
+    encoder *en = arg;
+    decoded x = {0};
+    for (uint32_t c = 1; c < en->n_chunks; c += 2) {
+        chunk *k = &en->slot[(c / 2) & 1];
+        pthread_mutex_lock(&en->mu);
+        while (k->ready && !en->stop)
+            pthread_cond_wait(&en->cv, &en->mu);
+        int stop = en->stop;
+        pthread_mutex_unlock(&en->mu);
+        if (stop)
+            break;
+        int rc = encode_chunk(en, c, k, &x);
+        pthread_mutex_lock(&en->mu);
+        k->rc = rc;
+        k->ready = 1;
+        pthread_cond_broadcast(&en->cv);
+        pthread_mutex_unlock(&en->mu);
+        if (rc)
+            break;
+    }
+    free_decoded(&x);
+    return NULL;
+}
+
+/* Adds the terms of chunk c, encoded in k, and frees their streams. */
+static int add_chunk(encoder *en, segwriter *sw, uint32_t c, const chunk *k, nd_err *e)
+{
+    const uint8_t *doc = k->code.doc.data, *pos = k->code.pos.data;
+    for (uint32_t i = en->bounds[c]; i < en->bounds[c + 1]; i++) {
+        const sorted_term *s = &en->st[i];
+        mterm *m = &en->mi->terms[s->id];
+        const term_coded *t = &k->t[i - en->bounds[c]];
+        int rc = segwriter_add(sw, s->key, s->len, m->df, t, doc, pos, e);
+        if (rc)
+            return rc;
+        doc += t->doc_len;
+        pos += t->pos_len;
+        /* the in-memory stream is no longer needed */
+        free(m->post);
+        en->mi->post_bytes -= m->cap;
+        m->post = NULL;
+        m->cap = m->len = 0;
+    }
+    return ND_OK;
+}
+
 static int write_terms(memindex *mi, segwriter *sw, nd_err *e)
 {
+    encoder en;
+    memset(&en, 0, sizeof en);
+    en.mi = mi;
+    en.sw = sw;
     sorted_term *st = malloc(((size_t)mi->n_terms + 1) * sizeof *st);
+    uint32_t *bounds = malloc(((size_t)mi->n_terms + 2) * sizeof *bounds);
+    chunk *own = calloc(1, sizeof *own);
     decoded x = {0};
-    int rc = ND_OK;
-    if (!st) {
+    int rc = ND_OK, helper = 0;
+    if (!st || !bounds || !own) {
         rc = err_set(e, ND_ENOMEM, "out of memory sorting terms");
         goto out;
     }
@@ -647,27 +761,67 @@ static int write_terms(memindex *mi, segwriter *sw, nd_err *e)
         st[t].id = t;
     }
     qsort(st, mi->n_terms, sizeof *st, cmp_key);
+    bounds[0] = 0;
+    size_t bytes = 0;
     for (uint32_t i = 0; i < mi->n_terms; i++) {
-        mterm *m = &mi->terms[st[i].id];
-        int with_pos = st[i].key[0] < N_TEXT_FIELDS;
-        if (decode_term(m, with_pos, &x)) {
-            rc = err_set(e, ND_ENOMEM, "out of memory writing postings");
-            goto out;
+        bytes += mi->terms[st[i].id].len;
+        if (i + 1 - bounds[en.n_chunks] == CHUNK_TERMS || bytes >= CHUNK_BYTES ||
+            i + 1 == mi->n_terms) {
+            bounds[++en.n_chunks] = i + 1;
+            bytes = 0;
         }
-        if ((rc = segwriter_term(sw, st[i].key, st[i].len, m->df, x.docs, x.tfs,
-                                 with_pos ? x.pos : NULL, e)))
-            goto out;
-        /* the in-memory stream is no longer needed */
-        free(m->post);
-        mi->post_bytes -= m->cap;
-        m->post = NULL;
-        m->cap = m->len = 0;
+    }
+    en.st = st;
+    en.bounds = bounds;
+    if (mi->threaded && en.n_chunks > 1) {
+        pthread_mutex_init(&en.mu, NULL);
+        pthread_cond_init(&en.cv, NULL);
+        helper = pthread_create(&en.tid, NULL, encode_main, &en) == 0;
+        if (!helper) {
+            pthread_cond_destroy(&en.cv);
+            pthread_mutex_destroy(&en.mu);
+        }
+    }
+    for (uint32_t c = 0; c < en.n_chunks && !rc; c++) {
+        if (!helper || c % 2 == 0) {
+            if ((rc = encode_chunk(&en, c, own, &x)))
+                err_set(e, rc, "%s", own->err.msg);
+            else
+                rc = add_chunk(&en, sw, c, own, e);
+            continue;
+        }
+        chunk *k = &en.slot[(c / 2) & 1];
+        pthread_mutex_lock(&en.mu);
+        while (!k->ready)
+            pthread_cond_wait(&en.cv, &en.mu);
+        pthread_mutex_unlock(&en.mu);
+        if ((rc = k->rc))
+            err_set(e, rc, "%s", k->err.msg);
+        else
+            rc = add_chunk(&en, sw, c, k, e);
+        pthread_mutex_lock(&en.mu);
+        k->ready = 0;
+        pthread_cond_broadcast(&en.cv);
+        pthread_mutex_unlock(&en.mu);
+    }
+    if (helper) {
+        pthread_mutex_lock(&en.mu);
+        en.stop = 1;
+        pthread_cond_broadcast(&en.cv);
+        pthread_mutex_unlock(&en.mu);
+        pthread_join(en.tid, NULL);
+        pthread_cond_destroy(&en.cv);
+        pthread_mutex_destroy(&en.mu);
     }
 out:
+    for (int i = 0; i < 2; i++)
+        term_code_free(&en.slot[i].code);
+    if (own)
+        term_code_free(&own->code);
+    free(own);
     free(st);
-    free(x.docs);
-    free(x.tfs);
-    free(x.pos);
+    free(bounds);
+    free_decoded(&x);
     return rc;
 }
 

@@ -173,10 +173,7 @@ struct segwriter {
     nd_buf tindex; /* block index entries, as written to the file */
     uint8_t prev[ND_MAX_TERM_KEY];
     size_t prev_len;
-    /* one term, encoded */
-    nd_buf skip, blocks, posbuf;
-    uint32_t *gaps; /* position gaps of one block */
-    size_t gaps_cap;
+    term_code code; /* segwriter_term's encoding */
 };
 
 int segwriter_open(segwriter **out, const char *dir, uint64_t number, const seg_columns *cols,
@@ -202,10 +199,7 @@ int segwriter_open(segwriter **out, const char *dir, uint64_t number, const seg_
 static void free_writer(segwriter *w)
 {
     buf_free(&w->tindex);
-    buf_free(&w->skip);
-    buf_free(&w->blocks);
-    buf_free(&w->posbuf);
-    free(w->gaps);
+    term_code_free(&w->code);
     free(w);
 }
 
@@ -223,14 +217,31 @@ static int bad_input(nd_err *e, const char *what)
     return err_set(e, ND_EINVAL, "segment writer: %s", what);
 }
 
-/* Encodes one term into w->skip / w->blocks / w->posbuf (see FORMAT.md
- * sections 7 and 8), checking the postings as it goes. */
-static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *docs,
-                       const uint32_t *tfs, const uint32_t *pos, uint64_t *cf, nd_err *e)
+void term_code_reset(term_code *c)
 {
-    buf_reset(&w->skip);
-    buf_reset(&w->blocks);
-    buf_reset(&w->posbuf);
+    buf_reset(&c->doc);
+    buf_reset(&c->pos);
+}
+
+void term_code_free(term_code *c)
+{
+    buf_free(&c->doc);
+    buf_free(&c->pos);
+    buf_free(&c->skip);
+    buf_free(&c->blocks);
+    free(c->gaps);
+    memset(c, 0, sizeof *c);
+}
+
+/* Encodes one term into c->skip, c->blocks and c->pos (see FORMAT.md
+ * sections 7 and 8), checking the postings as it goes. */
+static int encode_term(const segwriter *w, int field, uint32_t df, const uint32_t *docs,
+                       const uint32_t *tfs, const uint32_t *pos, term_code *c, uint64_t *cf,
+                       nd_err *e)
+{
+    buf_reset(&c->skip);
+    buf_reset(&c->blocks);
+    nd_buf *posbuf = &c->pos;
     const uint8_t *lens = field < N_TEXT_FIELDS ? w->cols.lens[field] : NULL;
     uint32_t nb = (df + ND_BLOCK - 1) / ND_BLOCK;
     uint32_t prev_doc = UINT32_MAX; /* "-1": the first gap - 1 is the doc itself */
@@ -242,7 +253,7 @@ static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *doc
     uint8_t packed[ND_BLOCK * 4];
     for (uint32_t b = 0; b < nb; b++) {
         uint32_t lo = b * ND_BLOCK, n = df - lo < ND_BLOCK ? df - lo : ND_BLOCK;
-        size_t start = w->blocks.len, pstart = w->posbuf.len;
+        size_t start = c->blocks.len, pstart = posbuf->len;
         uint32_t max_tf = 0, min_len = UINT32_MAX;
         size_t np = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -265,34 +276,34 @@ static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *doc
             }
             unsigned bits = bits_needed(vals, n);
             bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, (size_t)16 * bits))
+            if (buf_putc(&c->blocks, (uint8_t)bits) || buf_append(&c->blocks, packed, (size_t)16 * bits))
                 return err_set(e, ND_ENOMEM, "out of memory writing postings");
             for (uint32_t i = 0; i < n; i++)
                 vals[i] = tfs[lo + i] - 1;
             bits = bits_needed(vals, n);
             bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&w->blocks, (uint8_t)bits) || buf_append(&w->blocks, packed, (size_t)16 * bits))
+            if (buf_putc(&c->blocks, (uint8_t)bits) || buf_append(&c->blocks, packed, (size_t)16 * bits))
                 return err_set(e, ND_ENOMEM, "out of memory writing postings");
         } else {
             for (uint32_t i = 0; i < n; i++) {
                 uint32_t d = docs[lo + i], tf = tfs[lo + i];
                 uint64_t v = ((uint64_t)(d - prev_doc - 1) << 1) | (tf == 1);
                 prev_doc = d;
-                if (buf_put_varint(&w->blocks, v) ||
-                    (tf != 1 && buf_put_varint(&w->blocks, tf - 1)))
+                if (buf_put_varint(&c->blocks, v) ||
+                    (tf != 1 && buf_put_varint(&c->blocks, tf - 1)))
                     return err_set(e, ND_ENOMEM, "out of memory writing postings");
             }
         }
         if (pos) {
-            if (np > w->gaps_cap) {
-                size_t cap = w->gaps_cap ? w->gaps_cap : 1024;
+            if (np > c->gaps_cap) {
+                size_t cap = c->gaps_cap ? c->gaps_cap : 1024;
                 while (cap < np)
                     cap *= 2;
-                uint32_t *g = realloc(w->gaps, cap * sizeof *g);
+                uint32_t *g = realloc(c->gaps, cap * sizeof *g);
                 if (!g)
                     return err_set(e, ND_ENOMEM, "out of memory writing positions");
-                w->gaps = g;
-                w->gaps_cap = cap;
+                c->gaps = g;
+                c->gaps_cap = cap;
             }
             /* gaps within each document; the first is the absolute position */
             for (uint32_t i = 0, k = 0; i < n; i++) {
@@ -301,21 +312,21 @@ static int encode_term(segwriter *w, int field, uint32_t df, const uint32_t *doc
                     uint32_t p = pos[pos_i + k];
                     if (j > 0 && p <= prev)
                         return bad_input(e, "positions out of order");
-                    w->gaps[k] = p - prev;
+                    c->gaps[k] = p - prev;
                     prev = p;
                 }
             }
-            if (buf_reserve(&w->posbuf, seq_bound(np)))
+            if (buf_reserve(posbuf, seq_bound(np)))
                 return err_set(e, ND_ENOMEM, "out of memory writing positions");
-            w->posbuf.len += seq_encode(w->posbuf.data + w->posbuf.len, w->gaps, np);
+            posbuf->len += seq_encode(posbuf->data + posbuf->len, c->gaps, np);
             pos_i += np;
         }
         if (nb > 1) {
             uint32_t last = docs[lo + n - 1];
-            if (buf_put_varint(&w->skip, last - prev_last) ||
-                buf_put_varint(&w->skip, w->blocks.len - start) ||
-                buf_put_varint(&w->skip, w->posbuf.len - pstart) ||
-                buf_put_varint(&w->skip, max_tf) || buf_put_varint(&w->skip, min_len))
+            if (buf_put_varint(&c->skip, last - prev_last) ||
+                buf_put_varint(&c->skip, c->blocks.len - start) ||
+                buf_put_varint(&c->skip, posbuf->len - pstart) ||
+                buf_put_varint(&c->skip, max_tf) || buf_put_varint(&c->skip, min_len))
                 return err_set(e, ND_ENOMEM, "out of memory writing postings");
             prev_last = last;
         }
@@ -332,25 +343,48 @@ static int keycmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
     return an < bn ? -1 : an > bn;
 }
 
-int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df, const uint32_t *docs,
-                   const uint32_t *tfs, const uint32_t *pos, nd_err *e)
+/* The checks of a term's postings that do not need the previous key. */
+static int check_postings(const segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                          const uint32_t *pos, nd_err *e)
 {
     if (klen < 2 || klen > ND_MAX_TERM_KEY || key[0] >= N_FIELDS)
         return bad_input(e, "bad term key");
-    if (w->n_terms > 0 && keycmp(w->prev, w->prev_len, key, klen) >= 0)
-        return bad_input(e, "terms out of order");
-    int field = key[0];
-    if (df == 0 || df > w->cols.docs || (field < N_TEXT_FIELDS) != (pos != NULL))
+    if (df == 0 || df > w->cols.docs || (key[0] < N_TEXT_FIELDS) != (pos != NULL))
         return bad_input(e, "bad postings");
-    uint64_t cf;
-    int rc = encode_term(w, field, df, docs, tfs, pos, &cf, e);
+    return ND_OK;
+}
+
+int segwriter_encode(const segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                     const uint32_t *docs, const uint32_t *tfs, const uint32_t *pos, term_code *c,
+                     term_coded *out, nd_err *e)
+{
+    int rc = check_postings(w, key, klen, df, pos, e);
     if (rc)
         return rc;
+    size_t pos_at = c->pos.len;
+    if ((rc = encode_term(w, key[0], df, docs, tfs, pos, c, &out->cf, e)))
+        return rc;
+    out->doc_len = c->skip.len + c->blocks.len;
+    out->pos_len = c->pos.len - pos_at;
+    if (buf_append(&c->doc, c->skip.data, c->skip.len) ||
+        buf_append(&c->doc, c->blocks.data, c->blocks.len))
+        return err_set(e, ND_ENOMEM, "out of memory writing postings");
+    return ND_OK;
+}
+
+int segwriter_add(segwriter *w, const uint8_t *key, size_t klen, uint32_t df,
+                  const term_coded *t, const uint8_t *doc_bytes, const uint8_t *pos_bytes,
+                  nd_err *e)
+{
+    if (klen < 2 || klen > ND_MAX_TERM_KEY)
+        return bad_input(e, "bad term key");
+    if (w->n_terms > 0 && keycmp(w->prev, w->prev_len, key, klen) >= 0)
+        return bad_input(e, "terms out of order");
     fout *tdx = &w->f[0], *doc = &w->f[1], *posf = &w->f[2];
     uint64_t doc_off = fout_tell(doc), pos_off = fout_tell(posf);
-    if ((rc = fout_write(doc, w->skip.data, w->skip.len, e)) ||
-        (rc = fout_write(doc, w->blocks.data, w->blocks.len, e)) ||
-        (rc = fout_write(posf, w->posbuf.data, w->posbuf.len, e)))
+    int rc;
+    if ((rc = fout_write(doc, doc_bytes, t->doc_len, e)) ||
+        (rc = fout_write(posf, pos_bytes, t->pos_len, e)))
         return rc;
     size_t shared = 0;
     if (w->n_terms % TERMS_PER_TBLOCK == 0) {
@@ -368,14 +402,26 @@ int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df, c
     }
     if ((rc = fout_varint(tdx, shared, e)) || (rc = fout_varint(tdx, klen - shared, e)) ||
         (rc = fout_write(tdx, key + shared, klen - shared, e)) || (rc = fout_varint(tdx, df, e)) ||
-        (rc = fout_varint(tdx, cf - df, e)) ||
-        (rc = fout_varint(tdx, w->skip.len + w->blocks.len, e)) ||
-        (rc = fout_varint(tdx, w->posbuf.len, e)))
+        (rc = fout_varint(tdx, t->cf - df, e)) || (rc = fout_varint(tdx, t->doc_len, e)) ||
+        (rc = fout_varint(tdx, t->pos_len, e)))
         return rc;
     memcpy(w->prev, key, klen);
     w->prev_len = klen;
     w->n_terms++;
     return ND_OK;
+}
+
+int segwriter_term(segwriter *w, const uint8_t *key, size_t klen, uint32_t df, const uint32_t *docs,
+                   const uint32_t *tfs, const uint32_t *pos, nd_err *e)
+{
+    /* the order first, as before any encoding */
+    if (klen >= 2 && klen <= ND_MAX_TERM_KEY && w->n_terms > 0 &&
+        keycmp(w->prev, w->prev_len, key, klen) >= 0)
+        return bad_input(e, "terms out of order");
+    term_coded t;
+    term_code_reset(&w->code);
+    int rc = segwriter_encode(w, key, klen, df, docs, tfs, pos, &w->code, &t, e);
+    return rc ? rc : segwriter_add(w, key, klen, df, &t, w->code.doc.data, w->code.pos.data, e);
 }
 
 /* The .col body: counts and totals, lengths, dates (version 1), then the
