@@ -19,7 +19,15 @@
  *
  * The estimates count bytes only; no format writes them. They exist to
  * tell how far such changes would move the index size (bench/README.md).
+ *
+ * Then two floors that no coding of the same information can go below
+ * without modelling the text (which words follow which): for each term,
+ * log2 C(N, df) bits to say which of the segment's N documents hold it,
+ * and for each (term, document) of a text field, log2 C(L, tf) bits to say
+ * which of the field's L positions hold it. They are the sizes of a
+ * perfect code for sets drawn uniformly at random.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +73,14 @@ typedef struct tally {
     uint64_t skip, gaps, tfs, tails, pos_groups, pos_tails;
     uint64_t gaps_pfor, tfs_pfor, pos_groups_pfor, pos_tails_packed;
     uint64_t dict;
+    double docs_floor, pos_floor; /* bits */
 } tally;
+
+/* log2 of the binomial coefficient C(n, k). */
+static double log2_choose(double n, double k)
+{
+    return (lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)) / log(2.0);
+}
 
 /* One block's positions: the seq of `n` values as the writer makes it. */
 static void count_positions(tally *t, const uint32_t *seq, size_t n)
@@ -111,6 +126,7 @@ static int count_term(tally *t, scratch *sc, const segment *seg, int field, cons
     if (rc)
         return rc;
     t->skip += (uint64_t)(pc.blocks - (seg->map[FILE_DOC].data + ti->doc_off));
+    t->docs_floor += log2_choose(seg->docs, ti->df);
     uint32_t prev = UINT32_MAX; /* the document before the block (-1 first) */
     for (uint32_t b = 0; b < pc.nb && !rc; b++) {
         if ((rc = pcursor_advance(&pc, b == 0 ? 0 : prev + 1, e)))
@@ -139,6 +155,8 @@ static int count_term(tally *t, scratch *sc, const segment *seg, int field, cons
                 uint32_t np;
                 if ((rc = pcursor_positions(&pc, &pos, &np, e)))
                     break;
+                uint32_t len = segment_len(seg, field, pc.doc);
+                t->pos_floor += log2_choose(ND_MAX(len, np), np);
                 if (grow(sc, m + np)) {
                     rc = err_set(e, ND_ENOMEM, "out of memory");
                     break;
@@ -212,5 +230,9 @@ int main(int argc, char **argv)
                    t.pos_tails_packed;
     row("postings + positions", now, est);
     printf("\nDictionary (.tdx files): %llu bytes.\n", (unsigned long long)t.dict);
+    printf("\nFloors (perfect codes for uniformly random sets, see the source):\n"
+           "which documents hold each term %.0f bytes, "
+           "which positions hold each term in each document %.0f bytes.\n",
+           t.docs_floor / 8, t.pos_floor / 8);
     return 0;
 }
