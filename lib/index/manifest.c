@@ -59,6 +59,7 @@ int manifest_read_legacy(manifest *m, const char *dir, nd_err *e)
     const uint8_t *p;
     size_t n;
     rc = frame_check(&map, MAGIC, MANIFEST_NAME, 0, &p, &n, NULL, e);
+    map_drop_fd(&map);
     if (rc)
         goto out;
     if (n < 20) {

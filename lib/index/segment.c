@@ -212,6 +212,7 @@ int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc
         uint32_t crc;
         rc = frame_check(&s->map[k], MAGICS[k], name, skip_crc, &s->body[k], &s->body_len[k],
                          &crc, e);
+        map_drop_fd(&s->map[k]); /* a reader holds no file descriptors */
         if (!rc && crc != meta->crc[k])
             rc = err_set(e, ND_ECORRUPT, "%s: checksum differs from the manifest", name);
     }

@@ -6,30 +6,29 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <libdeflate.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "util/util.h"
 
 uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
 {
-    const uint8_t *s = p;
-    uLong c = crc;
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        c = crc32(c, s, chunk);
-        s += chunk;
-        n -= chunk;
-    }
-    return (uint32_t)c;
+    /* libdeflate's CRC-32 is zlib's (the same polynomial, start and final
+     * inversion), computed with carry-less multiplication where the CPU has
+     * it: several times faster, which matters because every reader checks
+     * whole files when it opens them */
+    return libdeflate_crc32(crc, p, n);
 }
 
 int map_open(nd_map *m, const char *path, nd_err *e)
 {
     m->data = NULL;
     m->len = 0;
+    m->fd = -1;
+    m->has_fd = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         /* a path through a regular file ("DIR" is a file) holds no index either */
@@ -56,8 +55,17 @@ int map_open(nd_map *m, const char *path, nd_err *e)
         m->data = p;
         m->len = (size_t)st.st_size;
     }
-    close(fd);
+    m->fd = fd;
+    m->has_fd = 1;
     return ND_OK;
+}
+
+void map_drop_fd(nd_map *m)
+{
+    if (m->has_fd)
+        close(m->fd);
+    m->fd = -1;
+    m->has_fd = 0;
 }
 
 void map_unload(const nd_map *m, size_t off, size_t len)
@@ -66,8 +74,38 @@ void map_unload(const nd_map *m, size_t off, size_t len)
         (void)madvise((void *)(m->data + off), ND_MIN(len, m->len - off), MADV_DONTNEED);
 }
 
+/* CRC-32 of the first len bytes read with pread; 0 with *ok = 0 if a read
+ * fails or the file is shorter. */
+static uint32_t pread_crc32(int fd, size_t len, int *ok)
+{
+    enum { CHUNK = 256 << 10 };
+    uint8_t *buf = malloc(CHUNK);
+    uint32_t crc = 0;
+    size_t off = 0;
+    *ok = buf != NULL;
+    while (*ok && off < len) {
+        ssize_t n = pread(fd, buf, ND_MIN((size_t)CHUNK, len - off), (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            *ok = 0;
+        else {
+            crc = crc32_update(crc, buf, (size_t)n);
+            off += (size_t)n;
+        }
+    }
+    free(buf);
+    return crc;
+}
+
 uint32_t map_crc32(const nd_map *m, size_t len)
 {
+    if (m->has_fd) {
+        int ok;
+        uint32_t crc = pread_crc32(m->fd, len, &ok);
+        if (ok)
+            return crc;
+    }
     const size_t piece = (size_t)8 << 20; /* a multiple of any page size */
     uint32_t crc = 0;
     for (size_t off = 0; off < len; off += piece) {
@@ -80,6 +118,7 @@ uint32_t map_crc32(const nd_map *m, size_t len)
 
 void map_close(nd_map *m)
 {
+    map_drop_fd(m);
     if (m->data)
         munmap((void *)m->data, m->len);
     m->data = NULL;
