@@ -36,7 +36,7 @@ static int on_token(void *ctx, const nd_token *tok)
         s->toks = n;
         s->toks_cap = cap;
     }
-    if (buf_reserve(&t->keys, tok->len + 1))
+    if (t->keys.cap - t->keys.len < tok->len + 1 && buf_reserve(&t->keys, tok->len + 1))
         return 1;
     doc_token *d = &s->toks[s->n_toks++];
     d->off = t->keys.len;
@@ -46,6 +46,19 @@ static int on_token(void *ctx, const nd_token *tok)
     memcpy(t->keys.data + t->keys.len + 1, tok->term, tok->len);
     t->keys.len += tok->len + 1;
     return 0;
+}
+
+/* A u32 as the memindex's varint (codec.h's LEB128), inline: this runs
+ * once per token. */
+static inline size_t put_u32(uint8_t *p, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
 }
 
 /* Slots of the grouping table for n tokens: a power of two, at least 2n. */
@@ -143,10 +156,10 @@ static int group_field(doc_tokens *t, tok_scratch *sc)
         doc_term *d = &t->terms[j];
         const uint32_t *p = pos + (d->at - d->tf);
         uint8_t *o = t->enc.data + t->enc.len;
-        size_t w = varint_put(o, d->tf);
+        size_t w = put_u32(o, d->tf);
         uint32_t prev = 0;
         for (uint32_t i = 0; i < d->tf; i++) {
-            w += varint_put(o + w, p[i] - prev);
+            w += put_u32(o + w, p[i] - prev);
             prev = p[i];
         }
         d->enc = t->enc.len;
