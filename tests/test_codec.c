@@ -891,7 +891,7 @@ static void test_codec_seq_rejects_bad_width(void **state)
 static void test_codec_seq_rejects_tail_over_u32(void **state)
 {
     (void)state;
-    uint8_t enc[2 * ND_VARINT_MAX];
+    uint8_t enc[2 * ND_VARINT_MAX] = {0};
     size_t len = varint_put(enc, 7);
     len += varint_put(enc + len, (uint64_t)UINT32_MAX + 1);
     uint32_t out[2];

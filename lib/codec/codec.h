@@ -31,8 +31,18 @@
 
 /* ---- varint.c --------------------------------------------------------- */
 
-/* Writes v to p (room for ND_VARINT_MAX bytes needed); returns bytes written. */
-size_t varint_put(uint8_t *p, uint64_t v);
+/* Writes v to p (room for ND_VARINT_MAX bytes needed); returns bytes
+ * written. Inline: ingest writes one per token. */
+static inline size_t varint_put(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
 /* Bytes varint_put would write for v. */
 size_t varint_len(uint64_t v);
 /* Reads one varint at *p, not reading at or past end; advances *p.

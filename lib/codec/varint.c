@@ -11,17 +11,6 @@
  */
 #include "codec/codec.h"
 
-size_t varint_put(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 size_t varint_len(uint64_t v)
 {
     size_t n = 1;

@@ -48,19 +48,6 @@ static int on_token(void *ctx, const nd_token *tok)
     return 0;
 }
 
-/* A u32 as the memindex's varint (codec.h's LEB128), inline: this runs
- * once per token. */
-static inline size_t put_u32(uint8_t *p, uint32_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
 /* Slots of the grouping table for n tokens: a power of two, at least 2n. */
 static size_t group_slots(size_t n)
 {
@@ -156,10 +143,10 @@ static int group_field(doc_tokens *t, tok_scratch *sc)
         doc_term *d = &t->terms[j];
         const uint32_t *p = pos + (d->at - d->tf);
         uint8_t *o = t->enc.data + t->enc.len;
-        size_t w = put_u32(o, d->tf);
+        size_t w = varint_put(o, d->tf);
         uint32_t prev = 0;
         for (uint32_t i = 0; i < d->tf; i++) {
-            w += put_u32(o + w, p[i] - prev);
+            w += varint_put(o + w, p[i] - prev);
             prev = p[i];
         }
         d->enc = t->enc.len;

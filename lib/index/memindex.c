@@ -71,7 +71,7 @@ struct memindex {
     uint64_t *slots; /* open addressing: hash tag << 32 | (term index + 1), 0 = empty */
     uint32_t n_slots;
     nd_buf keys;
-    size_t post_bytes; /* sum of mterm.cap */
+    size_t post_bytes; /* sum of mterm.cap (not kept once finishing) */
     /* per-article scratch */
     doc_tokens tok;      /* memindex_add's analysis (not in memindex_bytes) */
     tok_scratch scratch; /* ... and its working space (nor this) */
@@ -267,18 +267,12 @@ static int post_reserve(memindex *mi, mterm *m, size_t extra)
     return ND_OK;
 }
 
-/* The in-memory streams use LEB128 varints of u32 values, written and read
- * here inline (they never leave this file). */
+/* The in-memory streams use the format's varints (codec.h) of u32 values,
+ * read here inline without bounds (they were written in this process:
+ * here, and during analysis by doctokens.c). */
 static inline void post_varint(mterm *m, uint32_t v)
 {
-    uint8_t *p = m->post + m->len;
-    uint32_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    m->len += n;
+    m->len += (uint32_t)varint_put(m->post + m->len, v);
 }
 
 static inline uint32_t get_varint(const uint8_t **p)
@@ -572,14 +566,19 @@ int memindex_add(memindex *mi, nd_analyzer *an, const nd_doc *d, nd_err *e)
 /* ---- writing the segment ------------------------------------------------ */
 
 typedef struct sorted_term {
+    uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
     const uint8_t *key;
     uint32_t len;
     uint32_t id;
 } sorted_term;
 
+/* Key order (memcmp, then the shorter first). Most pairs differ in their
+ * first 8 bytes, which the prefixes compare without reading the keys. */
 static int cmp_key(const void *a, const void *b)
 {
     const sorted_term *x = a, *y = b;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
     int c = memcmp(x->key, y->key, x->len < y->len ? x->len : y->len);
     if (c)
         return c;
@@ -667,12 +666,15 @@ typedef struct encoder {
     int stop;               /* (mu) */
 } encoder;
 
+/* Encodes chunk c into k, freeing each term's in-memory stream once it is
+ * encoded (on the thread that encodes it; the memory count is not kept
+ * from here on). */
 static int encode_chunk(const encoder *en, uint32_t c, chunk *k, decoded *x)
 {
     term_code_reset(&k->code);
     for (uint32_t i = en->bounds[c]; i < en->bounds[c + 1]; i++) {
         const sorted_term *s = &en->st[i];
-        const mterm *m = &en->mi->terms[s->id];
+        mterm *m = &en->mi->terms[s->id];
         int with_pos = s->key[0] < N_TEXT_FIELDS;
         if (decode_term(m, with_pos, x))
             return err_set(&k->err, ND_ENOMEM, "out of memory writing postings");
@@ -681,6 +683,9 @@ static int encode_chunk(const encoder *en, uint32_t c, chunk *k, decoded *x)
                                   &k->err);
         if (rc)
             return rc;
+        free(m->post);
+        m->post = NULL;
+        m->cap = m->len = 0;
     }
     return ND_OK;
 }
@@ -718,24 +723,18 @@ static void *encode_main(void *arg)
     return NULL;
 }
 
-/* Adds the terms of chunk c, encoded in k, and frees their streams. */
+/* Adds the terms of chunk c, encoded in k. */
 static int add_chunk(encoder *en, segwriter *sw, uint32_t c, const chunk *k, nd_err *e)
 {
     const uint8_t *doc = k->code.doc.data, *pos = k->code.pos.data;
     for (uint32_t i = en->bounds[c]; i < en->bounds[c + 1]; i++) {
         const sorted_term *s = &en->st[i];
-        mterm *m = &en->mi->terms[s->id];
         const term_coded *t = &k->t[i - en->bounds[c]];
-        int rc = segwriter_add(sw, s->key, s->len, m->df, t, doc, pos, e);
+        int rc = segwriter_add(sw, s->key, s->len, en->mi->terms[s->id].df, t, doc, pos, e);
         if (rc)
             return rc;
         doc += t->doc_len;
         pos += t->pos_len;
-        /* the in-memory stream is no longer needed */
-        free(m->post);
-        en->mi->post_bytes -= m->cap;
-        m->post = NULL;
-        m->cap = m->len = 0;
     }
     return ND_OK;
 }
@@ -756,8 +755,12 @@ static int write_terms(memindex *mi, segwriter *sw, nd_err *e)
         goto out;
     }
     for (uint32_t t = 0; t < mi->n_terms; t++) {
-        st[t].key = mi->keys.data + mi->terms[t].key_off;
-        st[t].len = mi->terms[t].key_len;
+        const mterm *m = &mi->terms[t];
+        st[t].prefix = 0;
+        for (int b = 0; b < 8; b++) /* head is zero-padded */
+            st[t].prefix = st[t].prefix << 8 | m->head[b];
+        st[t].key = mi->keys.data + m->key_off;
+        st[t].len = m->key_len;
         st[t].id = t;
     }
     qsort(st, mi->n_terms, sizeof *st, cmp_key);
