@@ -251,7 +251,7 @@ static int64_t term_id(memindex *mi, const uint8_t *key, size_t klen)
 
 static int post_reserve(memindex *mi, mterm *m, size_t extra)
 {
-    if (m->cap - m->len >= extra)
+    if (m->post && m->cap - m->len >= extra)
         return ND_OK;
     size_t cap = m->cap ? m->cap : 8;
     while (cap - m->len < extra)
@@ -593,7 +593,7 @@ typedef struct decoded {
 
 static int grow_u32(uint32_t **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
+    if (*p && need <= *cap)
         return ND_OK;
     size_t c = *cap ? *cap : 256;
     while (c < need)
