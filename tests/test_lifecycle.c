@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +358,7 @@ static void test_lifecycle_lock_and_reopen(void **state)
 
 typedef struct reader_ctx {
     const char *dir;
-    volatile int *stop;
+    atomic_int *stop;
     int errors;
     long checks;
 } reader_ctx;
@@ -368,7 +369,7 @@ static void *reader_main(void *arg)
 {
     reader_ctx *c = arg;
     nd_index *ix = NULL;
-    while (!*c->stop) {
+    while (!atomic_load(c->stop)) {
         if (!ix) {
             char err[256];
             int rc = nd_index_open(&ix, c->dir, NULL, err, sizeof err);
@@ -403,7 +404,7 @@ static void test_lifecycle_readers_during_commits_and_merges(void **state)
 {
     (void)state;
     char *dir = tu_mkdtemp();
-    volatile int stop = 0;
+    atomic_int stop = 0;
     reader_ctx ctx[3];
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
@@ -427,7 +428,7 @@ static void test_lifecycle_readers_during_commits_and_merges(void **state)
     }
     nd_writer_free(w);
     usleep(100000);
-    stop = 1;
+    atomic_store(&stop, 1);
     long checks = 0;
     for (int i = 0; i < 3; i++) {
         pthread_join(th[i], NULL);
