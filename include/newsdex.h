@@ -158,10 +158,13 @@ typedef struct nd_writer_opts {
                                 1 = analyse on the calling thread (at most 64
                                 are used). Above 1 the writer also compresses
                                 the stored copies of added articles (every add
-                                call) on one thread of its own; a failure to
-                                write one shows at a later add or at the
-                                commit. The index is the same either way.
-                                @since 0.2 */
+                                call) on one thread of its own, and writes a
+                                segment that reached ram_budget on another
+                                while the next one fills (so buffered postings
+                                may then take up to twice ram_budget); a
+                                failure to write either shows at a later add
+                                or at the commit. The index is the same either
+                                way. @since 0.2 */
     /* Analysis settings, fixed when the index is created and recorded in it,
      * so that queries are analysed as its articles were (docs/FORMAT.md,
      * "settings"). For a new index NULL or "" means none (the default). For

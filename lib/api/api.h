@@ -14,6 +14,13 @@
  * deletes by id are buffered with the segment being built and applied to
  * every older segment when that segment is flushed, so memory stays within
  * the RAM budget however long a batch is.
+ *
+ * A writer with threads writes a segment that reached the RAM budget on a
+ * thread of its own (bg_flush) while the next one fills; the batch's ids
+ * and replaced documents go with it and are applied when the flush is
+ * joined, always before the next flush, a commit, a merge or the end. The
+ * points where segments are cut depend on the batch alone, so the index is
+ * still the same whatever the number of threads.
  */
 #ifndef ND_API_INTERNAL_H
 #define ND_API_INTERNAL_H
@@ -40,6 +47,7 @@ struct nd_writer {
     nd_strmap ids;       /* ids added or deleted since mi began: id -> local
                             doc in mi, or ND_ID_DELETED */
     nd_buf superseded;   /* bitmap over mi's documents replaced in the batch */
+    struct bg_flush *bg; /* the previous batch's segment being written, or NULL */
     size_t ram_budget;
     unsigned merge_factor;
     unsigned threads;    /* analysis threads of nd_writer_add_jsonl (1 = none) */

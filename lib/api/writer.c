@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -283,49 +284,146 @@ static int delete_in_older(nd_writer *w, const uint8_t *id, size_t len, uint32_t
     return ND_OK;
 }
 
-/* Writes the segment being built (if any), then applies the batch's adds
- * and deletes by id to every older segment. */
-static int flush(nd_writer *w)
+/* Takes a segment just written to w->work.segs[w->work.n_segs] (when
+ * wrote) into the working list, marks the documents its batch replaced,
+ * and applies the batch's adds and deletes by id to every older segment;
+ * then empties ids and sup. */
+static int take_flushed(nd_writer *w, int wrote, nd_strmap *ids, nd_buf *sup)
 {
     int rc;
     uint32_t older = w->work.n_segs;
-    if (w->mi && memindex_docs(w->mi) == 0) {
-        memindex_abort(w->mi);
-        w->mi = NULL;
-    }
-    if (w->mi) {
-        if ((rc = grow_open(w, w->work.n_segs + 1)))
-            return err_set(&w->err, rc, "out of memory");
-        seg_meta *m = &w->work.segs[w->work.n_segs];
-        memindex *mi = w->mi;
-        w->mi = NULL;
-        if ((rc = memindex_finish(mi, m, &w->err)))
-            goto broken;
-        if ((rc = segment_open(&w->open[w->work.n_segs], w->dir, m, 1, &w->err)))
+    if (wrote) {
+        seg_meta *m = &w->work.segs[older];
+        if ((rc = segment_open(&w->open[older], w->dir, m, 1, &w->err)))
             goto broken;
         w->work.n_segs++;
         /* copies replaced within the batch */
-        const uint64_t *sup = (const uint64_t *)w->superseded.data;
+        const uint64_t *bits = (const uint64_t *)sup->data;
         for (uint32_t d = 0; d < m->docs; d++)
-            if (sup && d / 64 < w->superseded.len / 8 && (sup[d >> 6] >> (d & 63)) & 1 &&
+            if (bits && d / 64 < sup->len / 8 && (bits[d >> 6] >> (d & 63)) & 1 &&
                 (rc = mark_deleted(w, older, d)))
                 goto broken;
         w->dirty = 1;
     }
-    for (uint32_t k = 0; k < strmap_count(&w->ids); k++) {
+    for (uint32_t k = 0; k < strmap_count(ids); k++) {
         const uint8_t *id;
         size_t len;
         uint64_t v;
-        strmap_at(&w->ids, k, &id, &len, &v);
+        strmap_at(ids, k, &id, &len, &v);
         if ((rc = delete_in_older(w, id, len, older)))
             goto broken;
     }
-    strmap_clear(&w->ids);
-    buf_free(&w->superseded);
+    strmap_clear(ids);
+    buf_free(sup);
     return ND_OK;
 broken:
     w->broken = 1;
     return rc;
+}
+
+/* A segment written on a thread of its own, with its batch's ids and
+ * replaced documents (see api.h). */
+typedef struct bg_flush {
+    pthread_t tid;
+    memindex *mi; /* freed by memindex_finish */
+    seg_meta meta;
+    int rc;
+    nd_err err;
+    nd_strmap ids;
+    nd_buf superseded;
+} bg_flush;
+
+static void *bg_main(void *arg)
+{
+    bg_flush *b = arg;
+    b->rc = memindex_finish(b->mi, &b->meta, &b->err);
+    return NULL;
+}
+
+/* Takes a finished background flush into the working list. */
+static int bg_take(nd_writer *w, bg_flush *b)
+{
+    int rc = b->rc;
+    if (rc) {
+        err_set(&w->err, rc, "%s", b->err.msg);
+        w->broken = 1;
+    } else {
+        w->work.segs[w->work.n_segs] = b->meta; /* room was made at the start */
+        rc = take_flushed(w, 1, &b->ids, &b->superseded);
+    }
+    strmap_clear(&b->ids);
+    buf_free(&b->superseded);
+    free(b);
+    return rc;
+}
+
+/* Waits for the background flush, if any, and takes its segment. */
+static int bg_join(nd_writer *w)
+{
+    bg_flush *b = w->bg;
+    if (!b)
+        return ND_OK;
+    pthread_join(b->tid, NULL);
+    w->bg = NULL;
+    return bg_take(w, b);
+}
+
+/* Writes the segment being built (if any), then applies the batch's adds
+ * and deletes by id to every older segment. A background flush is joined
+ * first. */
+static int flush(nd_writer *w)
+{
+    int rc = bg_join(w);
+    if (rc)
+        return rc;
+    if (w->mi && memindex_docs(w->mi) == 0) {
+        memindex_abort(w->mi);
+        w->mi = NULL;
+    }
+    int wrote = 0;
+    if (w->mi) {
+        if ((rc = grow_open(w, w->work.n_segs + 1)))
+            return err_set(&w->err, rc, "out of memory");
+        memindex *mi = w->mi;
+        w->mi = NULL;
+        if ((rc = memindex_finish(mi, &w->work.segs[w->work.n_segs], &w->err))) {
+            w->broken = 1;
+            return rc;
+        }
+        wrote = 1;
+    }
+    return take_flushed(w, wrote, &w->ids, &w->superseded);
+}
+
+/* flush for a batch that reached the RAM budget in a writer with threads:
+ * the segment is written on a thread of its own while adds go on into the
+ * next one (see api.h). Without a thread, as flush. */
+static int flush_behind(nd_writer *w)
+{
+    int rc = bg_join(w);
+    if (rc)
+        return rc;
+    bg_flush *b = calloc(1, sizeof *b);
+    if (!b || !w->mi || memindex_docs(w->mi) == 0) {
+        free(b);
+        return flush(w);
+    }
+    if ((rc = grow_open(w, w->work.n_segs + 1))) {
+        free(b);
+        return err_set(&w->err, rc, "out of memory");
+    }
+    b->mi = w->mi;
+    b->ids = w->ids;
+    b->superseded = w->superseded;
+    w->mi = NULL;
+    memset(&w->ids, 0, sizeof w->ids);
+    memset(&w->superseded, 0, sizeof w->superseded);
+    if (pthread_create(&b->tid, NULL, bg_main, b) != 0) {
+        bg_main(b);
+        return bg_take(w, b);
+    }
+    w->bg = b;
+    return ND_OK;
 }
 
 static int check_doc(nd_writer *w, const nd_doc *doc)
@@ -393,7 +491,7 @@ int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks)
         return rc;
     }
     if (memindex_bytes(w->mi) + strmap_bytes(&w->ids) + w->superseded.cap >= w->ram_budget)
-        return flush(w);
+        return w->threads > 1 ? flush_behind(w) : flush(w);
     return ND_OK;
 }
 
@@ -530,6 +628,7 @@ void nd_writer_free(nd_writer *w)
 {
     if (!w)
         return;
+    bg_join(w); /* its segment is uncommitted: removed below */
     memindex_abort(w->mi);
     /* open is NULL when the open failed before the segments were opened */
     for (uint32_t i = 0; w->open && i < w->work.n_segs; i++)
