@@ -403,11 +403,9 @@ static int flush_behind(nd_writer *w)
     int rc = bg_join(w);
     if (rc)
         return rc;
-    bg_flush *b = calloc(1, sizeof *b);
-    if (!b || !w->mi || memindex_docs(w->mi) == 0) {
-        free(b);
+    bg_flush *b = w->mi && memindex_docs(w->mi) ? calloc(1, sizeof *b) : NULL;
+    if (!b)
         return flush(w);
-    }
     if ((rc = grow_open(w, w->work.n_segs + 1))) {
         free(b);
         return err_set(&w->err, rc, "out of memory");

@@ -302,6 +302,22 @@ static int post_add(memindex *mi, mterm *m, uint32_t doc)
 
 /* ---- adding an analysed article ----------------------------------------- */
 
+/* Makes room for need values at *p (capacity *cap, doubling from 256). */
+static int grow_u32(uint32_t **p, size_t *cap, size_t need)
+{
+    if (*p && need <= *cap)
+        return ND_OK;
+    size_t c = *cap ? *cap : 256;
+    while (c < need)
+        c *= 2;
+    uint32_t *q = realloc(*p, c * sizeof *q);
+    if (!q)
+        return ND_ENOMEM;
+    *p = q;
+    *cap = c;
+    return ND_OK;
+}
+
 /* Terms between a prefetch of a term's entry and its lookup. */
 #define AHEAD 4
 
@@ -318,16 +334,8 @@ static int index_text(memindex *mi, int field, const doc_tokens *t)
 {
     size_t from = field ? t->end[field - 1] : 0, n = t->end[field] - from;
     const doc_term *dt = t->terms + from;
-    if (n > mi->ids_cap) {
-        size_t cap = mi->ids_cap ? mi->ids_cap : 256;
-        while (cap < n)
-            cap *= 2;
-        uint32_t *p = realloc(mi->ids, cap * sizeof *p);
-        if (!p)
-            return oom(mi);
-        mi->ids = p;
-        mi->ids_cap = cap;
-    }
+    if (grow_u32(&mi->ids, &mi->ids_cap, n))
+        return oom(mi);
     uint32_t *ids = mi->ids;
     for (size_t k = 0; k < n; k++)
         PREFETCH(&mi->slots[(uint32_t)dt[k].hash & (mi->n_slots - 1)], 0);
@@ -590,21 +598,6 @@ typedef struct decoded {
     uint32_t *docs, *tfs, *pos;
     size_t docs_cap, tfs_cap, pos_cap;
 } decoded;
-
-static int grow_u32(uint32_t **p, size_t *cap, size_t need)
-{
-    if (*p && need <= *cap)
-        return ND_OK;
-    size_t c = *cap ? *cap : 256;
-    while (c < need)
-        c *= 2;
-    uint32_t *q = realloc(*p, c * sizeof *q);
-    if (!q)
-        return ND_ENOMEM;
-    *p = q;
-    *cap = c;
-    return ND_OK;
-}
 
 /* Decodes a term's in-memory stream into absolute documents and positions.
  * The stream was written by index_text or post_add in this process, so
