@@ -64,13 +64,13 @@ extern "C" {
 /* ---- Versions --------------------------------------------------------- */
 
 #define ND_VERSION_MAJOR 0
-#define ND_VERSION_MINOR 5
+#define ND_VERSION_MINOR 6
 #define ND_VERSION_PATCH 0
 #define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
-#define ND_VERSION_STRING "0.5.0"
+#define ND_VERSION_STRING "0.6.0"
 
 /* The on-disk format version written by this library (docs/FORMAT.md). */
-#define ND_FORMAT_VERSION 1
+#define ND_FORMAT_VERSION 2
 
 /** @return the library version string, e.g. "0.1.0" (static storage).
  *  @since 0.1 */

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "index/index.h"
+#include "framing.h"
 #include "newsdex.h"
 #include "testutil.h"
 
@@ -174,15 +175,14 @@ static void sql(const char *dir, const char *q)
     sqlite3_close(db);
 }
 
-/* Writes the image of file kind of segment seg with a recomputed footer,
- * and records its size and CRC in the catalog: damage only the structure
- * checks can see. */
-static void write_consistent(const char *dir, int seg, int kind, uint8_t *img, size_t n)
+/* Writes the image of file kind of segment seg, whose header and body
+ * (body_len bytes) are in img, with a recomputed frame (chunk table and
+ * footer; img has room for them), and records its size and CRC in the
+ * catalog: damage only the structure checks can see. */
+static void write_consistent(const char *dir, int seg, int kind, uint8_t *img, size_t body_len)
 {
-    st_u64(img + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
-    uint32_t crc = (uint32_t)crc32(0, img, (uInt)(n - FRAME_FOOTER));
-    st_u32(img + n - FRAME_FOOTER + 8, crc);
-    memcpy(img + n - 4, img, 4);
+    size_t n = tf_frame(img, body_len);
+    uint32_t crc = ld_u32(img + n - FRAME_FOOTER + 8);
     char path[4200], q[256];
     seg_path(path, sizeof path, dir, seg, kind);
     tu_write_file(path, img, n);
@@ -197,6 +197,12 @@ typedef struct saved {
     uint8_t *data[FILE_KINDS + 1];
     size_t len[FILE_KINDS + 1];
 } saved;
+
+/* The body length of saved file k (what its footer says). */
+static size_t body_of(const saved *sv, int k)
+{
+    return tf_body_end(sv->data[k], sv->len[k]) - FRAME_HEADER;
+}
 
 static void save(saved *s, const char *dir)
 {
@@ -423,19 +429,19 @@ static void test_check_damage_past_checksums(void **state)
     img = malloc(n);
     memcpy(img, sv.data[3], n);
     st_u32(img + 40, ld_u32(img + 40) + 1);
-    write_consistent(dir, 1, 3, img, n);
+    write_consistent(dir, 1, 3, img, body_of(&sv, 3));
     expect_error(dir, "seg-1.col", "title length of document 0", ".col length");
     restore(&sv, dir);
     /* .col: the body total */
     memcpy(img, sv.data[3], n);
     st_u64(img + 24, ld_u64(img + 24) + 5);
-    write_consistent(dir, 1, 3, img, n);
+    write_consistent(dir, 1, 3, img, body_of(&sv, 3));
     expect_error(dir, "seg-1.col", "total body length", ".col total");
     restore(&sv, dir);
     /* .col: the document count */
     memcpy(img, sv.data[3], n);
     st_u32(img + 8, D + 1);
-    write_consistent(dir, 1, 3, img, n);
+    write_consistent(dir, 1, 3, img, body_of(&sv, 3));
     expect_error(dir, "seg-1.col", NULL, ".col document count");
     restore(&sv, dir);
     free(img);
@@ -452,56 +458,55 @@ static void test_check_damage_past_checksums(void **state)
     at = (size_t)(p - img) + suffix;
     at = skip_varints(img, at, 1); /* df */
     poke_varint(img, at, (uint8_t)(img[at] + 1));
-    write_consistent(dir, 1, 0, img, n);
+    write_consistent(dir, 1, 0, img, body_of(&sv, 0));
     expect_error(dir, "seg-1.tdx", "cf", ".tdx cf");
     restore(&sv, dir);
     /* .tdx: the trailer's term count */
     memcpy(img, sv.data[0], n);
-    st_u64(img + n - 40, ld_u64(img + n - 40) + 1);
-    write_consistent(dir, 1, 0, img, n);
+    size_t trailer = FRAME_HEADER + body_of(&sv, 0) - 24;
+    st_u64(img + trailer, ld_u64(img + trailer) + 1);
+    write_consistent(dir, 1, 0, img, body_of(&sv, 0));
     expect_error(dir, "seg-1.tdx", NULL, ".tdx term count");
     restore(&sv, dir);
     free(img);
 
     /* .doc: max_tf in the skip entry of block 0 of body:"news" */
     n = sv.len[1];
-    img = malloc(n + 8);
+    img = malloc(n + 16);
     memcpy(img, sv.data[1], n);
     at = skip_varints(img, (size_t)news.doc_off, 3);
     poke_varint(img, at, (uint8_t)(img[at] + 1));
-    write_consistent(dir, 1, 1, img, n);
+    write_consistent(dir, 1, 1, img, body_of(&sv, 1));
     expect_error(dir, "seg-1.doc", "max_tf", ".doc max_tf");
     restore(&sv, dir);
     /* .doc: min_len of the same entry */
     memcpy(img, sv.data[1], n);
     at = skip_varints(img, (size_t)news.doc_off, 4);
     poke_varint(img, at, (uint8_t)(img[at] ? img[at] - 1 : 1));
-    write_consistent(dir, 1, 1, img, n);
+    write_consistent(dir, 1, 1, img, body_of(&sv, 1));
     expect_error(dir, "seg-1.doc", "min_len", ".doc min_len");
     restore(&sv, dir);
     /* .doc: bytes after the last term's postings */
-    memcpy(img, sv.data[1], n - FRAME_FOOTER);
-    memcpy(img + n - FRAME_FOOTER, "garbage!", 8);
-    memcpy(img + n + 8 - FRAME_FOOTER, sv.data[1] + n - FRAME_FOOTER, FRAME_FOOTER);
-    write_consistent(dir, 1, 1, img, n + 8);
+    memcpy(img, sv.data[1], FRAME_HEADER + body_of(&sv, 1));
+    memcpy(img + FRAME_HEADER + body_of(&sv, 1), "garbage!", 8);
+    write_consistent(dir, 1, 1, img, body_of(&sv, 1) + 8);
     expect_error(dir, "seg-1.doc", "belong to no term", ".doc trailing bytes");
     restore(&sv, dir);
     free(img);
 
     /* .pos: bytes after the last term's positions */
     n = sv.len[2];
-    img = malloc(n + 8);
-    memcpy(img, sv.data[2], n - FRAME_FOOTER);
-    memcpy(img + n - FRAME_FOOTER, "garbage!", 8);
-    memcpy(img + n + 8 - FRAME_FOOTER, sv.data[2] + n - FRAME_FOOTER, FRAME_FOOTER);
-    write_consistent(dir, 1, 2, img, n + 8);
+    img = malloc(n + 16);
+    memcpy(img, sv.data[2], FRAME_HEADER + body_of(&sv, 2));
+    memcpy(img + FRAME_HEADER + body_of(&sv, 2), "garbage!", 8);
+    write_consistent(dir, 1, 2, img, body_of(&sv, 2) + 8);
     expect_error(dir, "seg-1.pos", "belong to no term", ".pos trailing bytes");
     restore(&sv, dir);
     /* .pos: the positions of body:"news" cut short by one byte */
     memcpy(img, sv.data[2], n);
     memmove(img + news.pos_off + news.pos_len - 1, img + news.pos_off + news.pos_len,
             n - (news.pos_off + news.pos_len));
-    write_consistent(dir, 1, 2, img, n - 1);
+    write_consistent(dir, 1, 2, img, body_of(&sv, 2) - 1);
     expect_error(dir, NULL, NULL, ".pos one byte removed");
     restore(&sv, dir);
     free(img);
@@ -512,26 +517,188 @@ static void test_check_damage_past_checksums(void **state)
     img = malloc(n);
     memcpy(img, sv.data[4], n);
     assert_true(nsb >= 2);
-    size_t idx = n - FRAME_FOOTER - 4 - 20 * (size_t)nsb;
+    size_t idx = FRAME_HEADER + body_of(&sv, 4) - 4 - 20 * (size_t)nsb;
     st_u32(img + idx + 20 + 16, ld_u32(img + idx + 20 + 16) + 1);
-    write_consistent(dir, 1, 4, img, n);
+    write_consistent(dir, 1, 4, img, body_of(&sv, 4));
     expect_error(dir, "seg-1.sto", "records", ".sto first document");
     restore(&sv, dir);
     /* .sto: uncompressed length of block 0 */
     memcpy(img, sv.data[4], n);
     st_u32(img + idx + 12, ld_u32(img + idx + 12) - 1);
-    write_consistent(dir, 1, 4, img, n);
+    write_consistent(dir, 1, 4, img, body_of(&sv, 4));
     expect_error(dir, "seg-1.sto", "stored block 0", ".sto length");
     restore(&sv, dir);
     /* .sto: a byte inside the first zlib stream */
     memcpy(img, sv.data[4], n);
     img[FRAME_HEADER + 100] ^= 0x10;
-    write_consistent(dir, 1, 4, img, n);
+    write_consistent(dir, 1, 4, img, body_of(&sv, 4));
     expect_error(dir, "seg-1.sto", "stored block 0", ".sto zlib data");
     restore(&sv, dir);
     free(img);
 
     unsave(&sv);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Chunk tables (FORMAT.md section 3): a file whose whole-file CRC and
+ * catalog entry agree with its bytes, but whose chunk table does not, is
+ * damage the check reports; so is a damaged table. */
+static void test_check_chunk_tables(void **state)
+{
+    (void)state;
+    char *dir = build_index();
+    saved sv;
+    save(&sv, dir);
+    for (int k = 0; k < FILE_KINDS; k++) {
+        if (k == FILE_COL)
+            continue; /* checked whole: no table */
+        size_t n = sv.len[k], body = body_of(&sv, k);
+        uint8_t *img = malloc(n);
+        assert_true(n > FRAME_HEADER + body + 8);
+        /* a body byte changed, the table left as it was */
+        memcpy(img, sv.data[k], n);
+        img[FRAME_HEADER + body / 2] ^= 0x04;
+        uint8_t table[64 * 1024];
+        size_t tl = n - FRAME_FOOTER - (FRAME_HEADER + body);
+        assert_true(tl <= sizeof table);
+        memcpy(table, img + FRAME_HEADER + body, tl);
+        write_consistent(dir, 1, k, img, body); /* recomputes the table... */
+        memcpy(img + FRAME_HEADER + body, table, tl); /* ...which is put back */
+        uint32_t crc = (uint32_t)crc32(0, img, (uInt)(n - FRAME_FOOTER));
+        st_u32(img + n - FRAME_FOOTER + 8, crc);
+        char path[4200], q[256];
+        seg_path(path, sizeof path, dir, 1, k);
+        tu_write_file(path, img, n);
+        snprintf(q, sizeof q, "UPDATE segments SET %s_crc = %u WHERE number = 1", EXTS[k], crc);
+        sql(dir, q);
+        char name[32];
+        snprintf(name, sizeof name, "seg-1.%s", EXTS[k]);
+        /* reported as such (the changed byte may break structure too) */
+        outcome o = check_dir(dir, name, "do not match their CRC-32 in the chunk table");
+        assert_int_equal(o.matched, 1);
+        restore(&sv, dir);
+        /* a chunk's CRC changed in the table, the table's own CRC not */
+        memcpy(img, sv.data[k], n);
+        img[FRAME_HEADER + body] ^= 0x01;
+        crc = (uint32_t)crc32(0, img, (uInt)(n - FRAME_FOOTER));
+        st_u32(img + n - FRAME_FOOTER + 8, crc);
+        tu_write_file(path, img, n);
+        snprintf(q, sizeof q, "UPDATE segments SET %s_crc = %u WHERE number = 1", EXTS[k], crc);
+        sql(dir, q);
+        o = check_dir(dir, name, "chunk table is");
+        assert_true(o.matched == 1 && o.sum.errors == 2); /* the table, and chunk 0 */
+        /* readers refuse the table when they open the file */
+        nd_index *ix = NULL;
+        char err[256];
+        assert_int_equal(nd_index_open(&ix, dir, NULL, err, sizeof err), ND_ECORRUPT);
+        assert_non_null(strstr(err, "chunk table checksum mismatch"));
+        restore(&sv, dir);
+        free(img);
+    }
+    unsave(&sv);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* A merge reads every chunk of its sources, so a damaged one stops it
+ * (ND_ECORRUPT) instead of being copied into a segment with new checksums;
+ * the committed index is untouched. */
+static void test_check_merge_stops_at_damage(void **state)
+{
+    (void)state;
+    char *dir = build_index();
+    saved sv;
+    save(&sv, dir);
+    /* the last postings byte of seg-1 */
+    size_t at = FRAME_HEADER + body_of(&sv, FILE_DOC) - 1;
+    sv.data[FILE_DOC][at] ^= 0x01;
+    tu_write_file(sv.path[FILE_DOC], sv.data[FILE_DOC], sv.len[FILE_DOC]);
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, dir, NULL), ND_OK);
+    assert_int_equal(nd_writer_merge(w, 1), ND_ECORRUPT);
+    assert_non_null(strstr(nd_writer_errmsg(w), "seg-1.doc: checksum mismatch"));
+    nd_writer_free(w);
+    outcome o = check_dir(dir, "seg-1.doc", "chunk table");
+    assert_int_equal(o.matched, 1);
+    assert_int_equal(o.sum.segments, 2); /* the merge did not commit */
+    sv.data[FILE_DOC][at] ^= 0x01;
+    restore(&sv, dir);
+    unsave(&sv);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+/* Files of format version 1 (no chunk tables, checked whole when opened),
+ * as an earlier library wrote them, in the same index as version 2 files:
+ * read, checked, and rewritten at version 2 by a merge. */
+static void test_check_version1_files(void **state)
+{
+    (void)state;
+    char *dir = build_index();
+    nd_index *ix;
+    nd_search *s;
+    nd_hits *h;
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    assert_int_equal(nd_search_run(s, &h, "news oil", 20, NULL), ND_OK);
+    uint64_t total = nd_hits_total(h);
+    nd_hit hit;
+    assert_int_equal(nd_hits_get(h, 0, &hit), ND_OK);
+    double best = hit.score;
+    nd_hits_free(h);
+    nd_search_free(s);
+    nd_index_free(ix);
+    /* seg-1's files at version 1: the body alone, then the footer */
+    for (int k = 0; k < FILE_KINDS; k++) {
+        if (k == FILE_COL)
+            continue;
+        char path[4200];
+        seg_path(path, sizeof path, dir, 1, k);
+        size_t n;
+        uint8_t *img = load(path, &n);
+        assert_int_equal(ld_u16(img + 4), ND_FORMAT_VERSION);
+        st_u16(img + 4, 1);
+        write_consistent(dir, 1, k, img, tf_body_end(img, n) - FRAME_HEADER);
+        free(img);
+    }
+    assert_int_equal(errors_of(dir), 0);
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    assert_int_equal(nd_search_run(s, &h, "news oil", 20, NULL), ND_OK);
+    assert_int_equal(nd_hits_total(h), total);
+    assert_int_equal(nd_hits_get(h, 0, &hit), ND_OK);
+    assert_true(hit.score == best);
+    nd_hits_free(h);
+    nd_search_free(s);
+    nd_index_free(ix);
+    /* a version 1 file is checked whole when it is opened */
+    saved sv;
+    save(&sv, dir);
+    sv.data[1][FRAME_HEADER + body_of(&sv, 1) / 2] ^= 0x10;
+    tu_write_file(sv.path[1], sv.data[1], sv.len[1]);
+    char err[256];
+    assert_int_equal(nd_index_open(&ix, dir, NULL, err, sizeof err), ND_ECORRUPT);
+    assert_non_null(strstr(err, "seg-1.doc: checksum mismatch"));
+    sv.data[1][FRAME_HEADER + body_of(&sv, 1) / 2] ^= 0x10;
+    restore(&sv, dir);
+    unsave(&sv);
+    /* a merge reads them and writes version 2 */
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, dir, NULL), ND_OK);
+    assert_int_equal(nd_writer_merge(w, 1), ND_OK);
+    nd_writer_free(w);
+    assert_int_equal(errors_of(dir), 0);
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
+    assert_int_equal(ix->man.n_segs, 1);
+    assert_int_equal(ld_u16(ix->segs[0].map[FILE_DOC].data + 4), ND_FORMAT_VERSION);
+    assert_non_null(ix->segs[0].sums[FILE_DOC].tab);
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    assert_int_equal(nd_search_run(s, &h, "news oil", 20, NULL), ND_OK);
+    assert_int_equal(nd_hits_total(h), total);
+    nd_hits_free(h);
+    nd_search_free(s);
+    nd_index_free(ix);
     tu_rmrf(dir);
     free(dir);
 }
@@ -552,11 +719,11 @@ static void test_check_random_damage_past_checksums(void **state)
         uint8_t *img = malloc(n);
         for (int t = 0; t < trials; t++) {
             memcpy(img, sv.data[k], n);
-            size_t body = n - FRAME_HEADER - FRAME_FOOTER;
+            size_t body = body_of(&sv, k);
             int flips = 1 + (int)(tu_rand(&seed) % 3);
             for (int f = 0; f < flips; f++)
                 img[FRAME_HEADER + tu_rand(&seed) % body] ^= (uint8_t)(1 + tu_rand(&seed) % 255);
-            write_consistent(dir, 1, k, img, n);
+            write_consistent(dir, 1, k, img, body_of(&sv, k));
             seen += errors_of(dir) > 0;
             restore(&sv, dir);
         }
@@ -857,6 +1024,9 @@ int main(void)
         cmocka_unit_test(test_check_truncation_and_missing_files),
         cmocka_unit_test(test_check_damage_past_checksums),
         cmocka_unit_test(test_check_random_damage_past_checksums),
+        cmocka_unit_test(test_check_chunk_tables),
+        cmocka_unit_test(test_check_merge_stops_at_damage),
+        cmocka_unit_test(test_check_version1_files),
         cmocka_unit_test(test_check_catalog_damage),
         cmocka_unit_test(test_check_stray_files),
         cmocka_unit_test(test_check_problem_limit),

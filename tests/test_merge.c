@@ -231,7 +231,7 @@ static void merge_open(const nd_index *ix, segment *out, seg_meta *meta)
     nd_err e = {{0}};
     ASSERT_OK(merge_index(ix, ix->man.next_seg, meta, &e), e.msg);
     assert_int_equal(meta->number, ix->man.next_seg);
-    ASSERT_OK(segment_open(out, ix->dir, meta, 0, &e), e.msg);
+    ASSERT_OK(segment_open(out, ix->dir, meta, CHECK_ALL, &e), e.msg);
 }
 
 /* ---- checking a merged segment against its sources ----------------------------- */
@@ -660,7 +660,7 @@ static void test_merge_everything_deleted(void **state)
     segment_close(&m);
     nd_err e = {{0}};
     ASSERT_OK(merge_segments(dir, NULL, 0, meta.number + 1, &meta, &e), e.msg);
-    ASSERT_OK(segment_open(&m, dir, &meta, 0, &e), e.msg);
+    ASSERT_OK(segment_open(&m, dir, &meta, CHECK_ALL, &e), e.msg);
     assert_int_equal(m.docs, 0);
     segment_close(&m);
     snapshot_close(&ix);

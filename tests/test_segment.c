@@ -39,6 +39,7 @@
 #include "testutil.h"
 #include "analysis/analysis.h"
 #include "index/index.h"
+#include "framing.h"
 
 /* ---- fixture ------------------------------------------------------------ */
 
@@ -1077,11 +1078,10 @@ typedef struct index_files {
     size_t size[N_INDEX_FILES];
 } index_files;
 
-/* Recomputes the footer (body length and CRC) of a framed file image. */
+/* Recomputes the checksums (chunk table, footer) of a framed file image. */
 static void refooter(uint8_t *p, size_t n)
 {
-    st_u64(p + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
-    st_u32(p + n - FRAME_FOOTER + 8, (uint32_t)crc32(0, p, (uInt)(n - FRAME_FOOTER)));
+    tf_refooter(p, n);
 }
 
 /* The layout-1 commit record of m, encoded here from the format
@@ -1094,7 +1094,7 @@ static uint8_t *encode_manifest(const manifest *m, size_t *n)
     uint8_t *p = calloc(1, len), *q = p + FRAME_HEADER;
     assert_non_null(p);
     memcpy(p, "NDMF", 4);
-    st_u16(p + 4, ND_FORMAT_VERSION);
+    st_u16(p + 4, 1); /* MANIFEST stays at version 1 */
     st_u64(q, m->generation);
     st_u64(q + 8, m->next_seg);
     st_u32(q + 16, m->n_segs);
@@ -1229,6 +1229,33 @@ static void assert_open_fails(const char *dir, int want, const char *what, size_
         fail_msg("%s at %zu: no error message", what, at);
 }
 
+enum { WALK_POSTINGS = 1, WALK_STORED = 2, WALK_SEARCH = 4, WALK_ALL = 7 };
+static int walk_index(fixture *f, const char *dir, int skip_checksums, int what);
+
+/* Damage to byte off of file k is reported by nd_index_open, except in the
+ * body of a file with a chunk table (FORMAT.md section 3): readers check
+ * those bytes when they first read them, so there the open may succeed
+ * and reading everything must then report it. */
+static void assert_damage_found(fixture *f, const char *dir, const index_files *fs, int k,
+                                size_t off, int want)
+{
+    const uint8_t *img = fs->orig[k];
+    int lazy = k < FILE_KINDS && frame_has_sums((const char *)img, ld_u16(img + 4)) &&
+               off >= FRAME_HEADER && off < tf_body_end(img, fs->size[k]);
+    if (!lazy) {
+        assert_open_fails(dir, want, fs->path[k], off);
+        return;
+    }
+    char msg[512];
+    int rc = open_rc(dir, 0, msg, sizeof msg);
+    if (rc == ND_OK && walk_index(f, dir, 0, WALK_ALL) == 0)
+        fail_msg("%s at %zu: opened, and reading everything did not report the damage",
+                 fs->path[k], off);
+    if (rc != ND_OK && rc != want)
+        fail_msg("%s at %zu: nd_index_open returned %d (%s), want %d", fs->path[k], off, rc, msg,
+                 want);
+}
+
 static void build_small(const fixture *f, const char *name, char *dir, size_t n, corpus *c,
                         size_t docs, uint64_t seed, int short_bodies)
 {
@@ -1294,7 +1321,7 @@ static void test_segment_flipped_bytes(void **state)
             put_bytes(fs.path[k], off, &b, 1);
             /* the version field reads as a newer version; anything else is damage */
             int want = off == 4 || off == 5 ? ND_EVERSION : ND_ECORRUPT;
-            assert_open_fails(dir, want, fs.path[k], off);
+            assert_damage_found(f, dir, &fs, k, off, want);
             put_bytes(fs.path[k], off, &fs.orig[k][off], 1);
         }
         assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
@@ -1396,8 +1423,6 @@ static int walk_postings(segment *s, const term_info *ti, int field, int jump, f
 
 /* What a walk reads besides the columns (parts a damage cannot reach are
  * skipped to keep the trials cheap). */
-enum { WALK_POSTINGS = 1, WALK_STORED = 2, WALK_SEARCH = 4, WALK_ALL = 7 };
-
 /* The parts of a walk that can see damage to file kind k. */
 static int walk_for(int k)
 {
@@ -1556,7 +1581,7 @@ static int walk_index(fixture *f, const char *dir, int skip_checksums, int what)
  * range so it can be restored. */
 static void damage(const index_files *fs, int k, uint64_t *seed, size_t *at, size_t *len)
 {
-    size_t body = fs->size[k] - FRAME_HEADER - FRAME_FOOTER;
+    size_t body = tf_body_end(fs->orig[k], fs->size[k]) - FRAME_HEADER;
     uint8_t buf[16];
     size_t off = FRAME_HEADER + (size_t)(tu_rand(seed) % body), n = 1;
     size_t room = FRAME_HEADER + body - off;
@@ -1652,7 +1677,7 @@ static void find_spots(spots *sp, const char *dir)
     nd_err e = {{0}};
     ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
     const segment *s = &ix.segs[0];
-    size_t tdx_end = s->map[0].len - FRAME_FOOTER;
+    size_t tdx_end = FRAME_HEADER + s->body_len[0];
     for (int i = 0; i < 4; i++)
         add_spot(sp, 0, tdx_end - 24 + (i < 2 ? 8 * (size_t)i : 16 + 4 * (size_t)(i - 2)),
                  i < 2 ? 8 : 4);
@@ -1699,7 +1724,7 @@ static void find_spots(spots *sp, const char *dir)
     add_spot(sp, 3, FRAME_HEADER + 4, 4);
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         add_spot(sp, 3, FRAME_HEADER + 8 + 8 * (size_t)f, 8);
-    size_t sto_end = s->map[4].len - FRAME_FOOTER;
+    size_t sto_end = FRAME_HEADER + s->body_len[4];
     add_spot(sp, 4, sto_end - 4, 4);
     for (uint32_t b = 0; b < s->n_sblocks; b++) {
         size_t at = sto_end - 4 - 20 * (size_t)(s->n_sblocks - b);
@@ -1817,7 +1842,7 @@ static void test_segment_damaged_structure_fields(void **state)
         {0, 0, 32},
         {1, 1, 4096},
     };
-    size_t trailer = fs.size[0] - FRAME_FOOTER - 24;
+    size_t trailer = tf_body_end(fs.orig[0], fs.size[0]) - 24;
     for (size_t i = 0; i < sizeof TRAILERS / sizeof TRAILERS[0]; i++) {
         uint8_t t[24];
         memcpy(t, fs.orig[0] + trailer, 24);
@@ -1844,11 +1869,11 @@ static uint8_t *sto_with_block(const index_files *fs, uint32_t which, const uint
                                size_t rlen, size_t *n)
 {
     const uint8_t *f = fs->orig[4];
-    size_t end = fs->size[4] - FRAME_FOOTER;
+    size_t end = tf_body_end(f, fs->size[4]);
     uint32_t nb = ld_u32(f + end - 4);
     const uint8_t *idx = f + end - 4 - 20 * (size_t)nb;
     uLong bound = compressBound((uLong)rlen);
-    uint8_t *img = malloc(fs->size[4] + bound);
+    uint8_t *img = malloc(fs->size[4] + 2 * bound + 64); /* a longer body, a longer table */
     uint8_t *nidx = malloc(20 * (size_t)nb + 1);
     assert_true(img && nidx);
     memcpy(img, f, FRAME_HEADER);
@@ -1871,9 +1896,7 @@ static uint8_t *sto_with_block(const index_files *fs, uint32_t which, const uint
     memcpy(img + at, nidx, 20 * (size_t)nb);
     at += 20 * (size_t)nb;
     st_u32(img + at, nb);
-    at += 4 + FRAME_FOOTER;
-    memcpy(img + at - FRAME_FOOTER, f + fs->size[4] - FRAME_FOOTER, FRAME_FOOTER);
-    refooter(img, at);
+    at = tf_frame(img, at + 4 - FRAME_HEADER);
     free(nidx);
     *n = at;
     return img;
@@ -1967,8 +1990,8 @@ static void test_segment_reframed_bodies(void **state)
     load_files(&fs, dir);
     uint64_t seed = 77;
     for (int k = 0; k < FILE_KINDS; k++) {
-        size_t body = fs.size[k] - FRAME_HEADER - FRAME_FOOTER;
-        uint8_t *img = malloc(fs.size[k] + 64);
+        size_t body = tf_body_end(fs.orig[k], fs.size[k]) - FRAME_HEADER;
+        uint8_t *img = malloc(fs.size[k] + 128); /* grown by 64, its table by 4 */
         assert_non_null(img);
         size_t step = body <= 400 ? 1 : body / 200;
         for (size_t cut = 0; cut <= body + 64; cut += cut < body ? step : 13) {
@@ -1976,9 +1999,7 @@ static void test_segment_reframed_bodies(void **state)
             memcpy(img, fs.orig[k], FRAME_HEADER + keep);
             for (size_t i = keep; i < cut; i++) /* grown: garbage after the body */
                 img[FRAME_HEADER + i] = (uint8_t)tu_rand(&seed);
-            size_t n = FRAME_HEADER + cut + FRAME_FOOTER;
-            memcpy(img + n - FRAME_FOOTER, fs.orig[k] + fs.size[k] - FRAME_FOOTER, FRAME_FOOTER);
-            refooter(img, n);
+            size_t n = tf_frame(img, cut);
             install_file(&fs, k, img, n);
             walk_index(f, dir, 0, walk_for(k));
         }
@@ -2007,6 +2028,65 @@ static void test_segment_reframed_bodies(void **state)
     restore_file(&fs, FILE_KINDS);
     assert_int_equal(open_rc(dir, 0, NULL, 0), ND_OK);
     free(m);
+    free_files(&fs);
+    free_corpus(&c);
+}
+
+/* Version 2 files are checked chunk by chunk as they are read, so a damaged
+ * chunk fails what reads it, and nothing else: opening the index, and
+ * searches that do not read it, still succeed; nd_check reports it. */
+static void test_segment_checked_when_read(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    build_small(f, "ix", dir, sizeof dir, &c, 300, 0x55ull, 0);
+    index_files fs;
+    load_files(&fs, dir);
+    /* a byte of the first stored block: the first articles' text */
+    uint8_t b = fs.orig[FILE_STO][FRAME_HEADER + 20] ^ 0x20;
+    put_bytes(fs.path[FILE_STO], FRAME_HEADER + 20, &b, 1);
+    nd_index *ix = NULL;
+    char msg[512];
+    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
+    nd_search *s = NULL;
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    nd_search_opts o = ND_SEARCH_OPTS_INIT;
+    o.ids_only = 1;
+    o.snippets = 0;
+    nd_hits *h = NULL;
+    /* every article, ids only: postings and columns, no stored text */
+    ASSERT_OK(nd_search_run(s, &h, "alpha OR beta OR market OR oil", 300, &o),
+              nd_search_errmsg(s));
+    assert_true(nd_hits_count(h) > 0);
+    nd_hits_free(h);
+    h = NULL;
+    /* with their text: the damaged block is read */
+    int rc = nd_search_run(s, &h, "alpha OR beta OR market OR oil", 300, NULL);
+    assert_int_equal(rc, ND_ECORRUPT);
+    assert_null(h);
+    if (!strstr(nd_search_errmsg(s), "seg-1.sto: checksum mismatch in bytes 0..16383"))
+        fail_msg("message: %s", nd_search_errmsg(s));
+    nd_search_free(s);
+    nd_index_free(ix);
+    nd_check_report *r = NULL;
+    ASSERT_OK(nd_check(&r, dir, NULL, msg, sizeof msg), msg);
+    nd_check_summary sum;
+    nd_check_summary_get(r, &sum);
+    assert_true(sum.errors > 0);
+    nd_check_report_free(r);
+    restore_file(&fs, FILE_STO);
+    /* damage in .doc and .pos bodies does not stop an open either */
+    for (int k = FILE_DOC; k <= FILE_POS; k++) {
+        size_t at = tf_body_end(fs.orig[k], fs.size[k]) - 1;
+        b = fs.orig[k][at] ^ 0x01;
+        put_bytes(fs.path[k], at, &b, 1);
+        ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
+        nd_index_free(ix);
+        assert_true(walk_index(f, dir, 0, WALK_POSTINGS) > 0);
+        restore_file(&fs, k);
+    }
+    assert_int_equal(walk_index(f, dir, 0, WALK_ALL), 0);
     free_files(&fs);
     free_corpus(&c);
 }
@@ -2102,6 +2182,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_damaged_structure_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_damaged_stored_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_reframed_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_checked_when_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_newer_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_not_an_index, setup, teardown),
     };

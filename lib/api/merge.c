@@ -50,7 +50,7 @@ int writer_merge_set(nd_writer *w, const uint32_t *idx, uint32_t n)
         goto out;
     w->next_seg++;
     segment merged;
-    if ((rc = segment_open(&merged, w->dir, &out, 1, &w->err)))
+    if ((rc = segment_open(&merged, w->dir, &out, CHECK_CHUNKS, &w->err)))
         goto out;
     /* rebuild the working list: the merged segment where the first source was */
     uint32_t j = 0;

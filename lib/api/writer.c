@@ -210,9 +210,11 @@ int nd_writer_open_err(nd_writer **out, const char *dir, const nd_writer_opts *o
         goto fail;
     }
     for (uint32_t i = 0; i < n; i++) {
-        /* structure is validated; whole-file checksums were verified when
-         * the files were written and are verified by every reader */
-        if ((rc = segment_open(&w->open[i], dir, &w->work.segs[i], 1, &w->err))) {
+        /* structure is validated, and chunks are checked as they are read
+         * (a merge reads them all, so damage is not copied into a segment
+         * with new checksums); the whole-file CRCs of version 1 files are
+         * not recomputed */
+        if ((rc = segment_open(&w->open[i], dir, &w->work.segs[i], CHECK_CHUNKS, &w->err))) {
             for (uint32_t j = i; j < n; j++)
                 free(w->work.segs[j].deleted);
             goto fail;
@@ -294,7 +296,7 @@ static int take_flushed(nd_writer *w, int wrote, nd_strmap *ids, nd_buf *sup)
     uint32_t older = w->work.n_segs;
     if (wrote) {
         seg_meta *m = &w->work.segs[older];
-        if ((rc = segment_open(&w->open[older], w->dir, m, 1, &w->err)))
+        if ((rc = segment_open(&w->open[older], w->dir, m, CHECK_CHUNKS, &w->err)))
             goto broken;
         w->work.n_segs++;
         /* copies replaced within the batch */

@@ -651,13 +651,39 @@ static uint64_t frame_fault(const nd_map *m, const char magic[4])
     if (memcmp(m->data, magic, 4) != 0)
         return 0;
     uint16_t version = ld_u16(m->data + 4);
-    if (version < ND_FORMAT_VERSION || version > frame_max_version(magic))
+    if (version < FRAME_MIN_VERSION || version > frame_max_version(magic))
         return 4;
     if (ld_u16(m->data + 6) != 0)
         return 6;
     if (memcmp(m->data + m->len - 4, magic, 4) != 0)
         return m->len - 4;
     return m->len - FRAME_FOOTER;
+}
+
+/* A chunk table (FORMAT.md section 3): its own CRC and every chunk's, each
+ * recomputed here. Damage is reported once per file, at its first bad
+ * chunk, with the number of bad chunks. */
+static void check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
+{
+    uint64_t tab_off = (uint64_t)(s->tab - s->map);
+    uint32_t tab_crc = zlib_crc32(s->tab, (size_t)(4 * s->n + 4));
+    if (tab_crc != ld_u32(s->tab + 4 * s->n + 4))
+        seg_problem(c, ND_CHECK_ERROR, number, k, tab_off,
+                    "CRC-32 of the chunk table is 0x%08x, the file says 0x%08x", tab_crc,
+                    ld_u32(s->tab + 4 * s->n + 4));
+    uint64_t bad = 0, first = 0;
+    for (uint64_t i = 0; i < s->n; i++) {
+        uint64_t a = i << s->shift, b = ND_MIN(s->covered, a + ((uint64_t)1 << s->shift));
+        if (zlib_crc32(s->map + a, (size_t)(b - a)) != ld_u32(s->tab + 4 * i) && bad++ == 0)
+            first = i;
+    }
+    if (bad)
+        seg_problem(c, ND_CHECK_ERROR, number, k, first << s->shift,
+                    "%llu of %llu chunks of %u bytes do not match their CRC-32 in the chunk "
+                    "table, the first at bytes %llu..%llu",
+                    (unsigned long long)bad, (unsigned long long)s->n, 1u << s->shift,
+                    (unsigned long long)(first << s->shift),
+                    (unsigned long long)(ND_MIN(s->covered, (first + 1) << s->shift) - 1));
 }
 
 /* Maps the five files and checks them as files: present, size and CRC as
@@ -697,7 +723,11 @@ static int check_files(checker *c, const seg_meta *meta, nd_map map[FILE_KINDS],
         size_t blen;
         uint32_t footer_crc;
         nd_err fe = {{0}};
-        rc = frame_check(m, MAGICS[k], name, 1, &body, &blen, &footer_crc, &fe);
+        frame_sums sums;
+        memset(&sums, 0, sizeof sums);
+        rc = frame_check(m, MAGICS[k], name, 0, &body, &blen, &footer_crc, &sums, &fe);
+        if (rc == ND_ENOMEM)
+            return err_set(e, rc, "%s", fe.msg);
         if (rc) {
             int kind;
             seg_problem(c, ND_CHECK_ERROR, meta->number, k, frame_fault(m, MAGICS[k]), "%s",
@@ -716,6 +746,8 @@ static int check_files(checker *c, const seg_meta *meta, nd_map map[FILE_KINDS],
             seg_problem(c, ND_CHECK_ERROR, meta->number, k, m->len - 8,
                         "footer CRC 0x%08x differs from the catalog's 0x%08x", footer_crc,
                         meta->crc[k]);
+        if (sums.tab)
+            check_sums(c, meta->number, k, &sums);
     }
     return ND_OK;
 }
@@ -1287,7 +1319,7 @@ static int check_structure(checker *c, const seg_meta *actual, nd_err *e)
 {
     segment s;
     nd_err se = {{0}};
-    int rc = segment_open(&s, c->dir, actual, 1, &se);
+    int rc = segment_open(&s, c->dir, actual, 0, &se); /* CRCs were checked above */
     if (rc == ND_ENOMEM)
         return err_set(e, rc, "%s", se.msg);
     if (rc == ND_ENOTFOUND || rc == ND_EIO) {

@@ -10,6 +10,7 @@
 #ifndef ND_INDEX_H
 #define ND_INDEX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,14 +44,26 @@ enum {
 #define FRAME_HEADER 8  /* magic[4] u16 version u16 flags */
 #define FRAME_FOOTER 16 /* u64 body_len, u32 crc32, magic[4] */
 
+/* Files of frame version SUMS_VERSION and later (all but .col and
+ * MANIFEST) end their body with a table of CRC-32s, one per chunk of
+ * 2^SUMS_SHIFT bytes (FORMAT.md section 3), so that a reader checks each
+ * chunk the first time it reads from it instead of whole files at open. */
+#define SUMS_VERSION 2
+#define SUMS_SHIFT 14 /* 16 KiB chunks */
+#define FRAME_MIN_VERSION 1
+
 /* A file being written: buffered, checksummed as it goes. */
 typedef struct fout {
     int fd;
     char path[4096];
     char magic[4];
-    uint32_t crc;   /* over every byte written so far */
+    uint32_t crc;   /* over every byte written so far (without sums: as they
+                       go; with sums: of the whole chunks, combined) */
     uint64_t bytes; /* bytes written so far, header included */
     nd_buf buf;     /* pending bytes */
+    int sums;       /* the file gets a chunk table */
+    uint32_t chunk_crc, chunk_fill; /* the chunk being written */
+    nd_buf table;   /* CRC-32s of the chunks completed (u32 LE each) */
 } fout;
 
 /* Creates path (must not exist: O_EXCL) and writes the header. */
@@ -62,24 +75,68 @@ static inline uint64_t fout_tell(const fout *f)
 {
     return f->bytes + f->buf.len;
 }
-/* Writes the footer, fsyncs and closes. *crc_out (may be NULL) receives the
- * file's CRC (the one in the footer). */
+/* Writes the chunk table (if the file has one) and the footer, fsyncs and
+ * closes. *crc_out (may be NULL) receives the file's CRC (the one in the
+ * footer); afterwards f->bytes is the file's size. */
 int fout_finish(fout *f, uint32_t *crc_out, nd_err *e);
 /* Closes and unlinks an unfinished file. */
 void fout_abort(fout *f);
 
-/* Checks magic, version, flags, footer and (unless skip_crc) the CRC of a
- * mapped file. On success body and body_len give the bytes between header and
- * footer. ND_ECORRUPT / ND_EVERSION with a message naming `name`. */
-int frame_check(const nd_map *m, const char magic[4], const char *name, int skip_crc,
-                const uint8_t **body, size_t *body_len, uint32_t *crc, nd_err *e);
+/* Which CRCs frame_check, segment_open and snapshot_open verify. */
+enum {
+    CHECK_WHOLE = 1,  /* a file without a chunk table: its whole-file CRC, at open */
+    CHECK_CHUNKS = 2, /* one with: the table's CRC at open, each chunk when first read */
+    CHECK_ALL = 3
+};
+
+/* The chunk table of a mapped file and which chunks were checked. */
+typedef struct frame_sums {
+    const uint8_t *map;   /* the file's first byte */
+    const uint8_t *tab;   /* n u32 CRC-32s; NULL: the file has none */
+    uint64_t n;           /* chunks */
+    uint64_t covered;     /* bytes they cover: header and body */
+    uint32_t shift;       /* a chunk is 2^shift bytes (the last one shorter) */
+    _Atomic uint64_t *ok; /* bit i: chunk i matched; NULL: nothing to check
+                             (no table, or checksums skipped) */
+    char name[40];        /* for messages */
+} frame_sums;
+
+/* Checks magic, version, flags, footer and the checksums `checks` asks for
+ * (CHECK_*) of a mapped file: the whole-file CRC for a file without a chunk
+ * table; for one with, only the table's own CRC, and sums (which must then
+ * not be NULL) is set up so that frame_sums_check checks chunks as they are
+ * read. Without CHECK_CHUNKS the table is still located (sums->ok stays
+ * NULL: nothing is checked). On
+ * success body and body_len give the body (the bytes between header and
+ * footer, or chunk table). *crc receives the footer's CRC. ND_ECORRUPT /
+ * ND_EVERSION with a message naming `name`. Free sums with frame_sums_free. */
+int frame_check(const nd_map *m, const char magic[4], const char *name, int checks,
+                const uint8_t **body, size_t *body_len, uint32_t *crc, frame_sums *sums,
+                nd_err *e);
+void frame_sums_free(frame_sums *s);
+/* Checks the chunks holding bytes [off, off+len) of the file against their
+ * CRCs, those not checked before. ND_ECORRUPT names the file and the bytes. */
+int frame_sums_verify(const frame_sums *s, uint64_t off, uint64_t len, nd_err *e);
+static inline int frame_sums_check(const frame_sums *s, uint64_t off, uint64_t len, nd_err *e)
+{
+    if (!s->ok || len == 0)
+        return ND_OK;
+    uint64_t a = off >> s->shift;
+    if (a == (off + len - 1) >> s->shift && a < s->n &&
+        ((atomic_load_explicit(&s->ok[a >> 6], memory_order_relaxed) >> (a & 63)) & 1))
+        return ND_OK;
+    return frame_sums_verify(s, off, len, e);
+}
 
 /* The frame version of .col files written now: version 1's columns followed
  * by the id column (FORMAT.md section 5). Readers accept .col versions 1 and
- * COL_VERSION and version ND_FORMAT_VERSION for every other file. */
+ * COL_VERSION, MANIFEST version 1, and versions 1 to ND_FORMAT_VERSION for
+ * every other file. */
 #define COL_VERSION 2
 /* The highest frame version readers accept for files with this magic. */
 uint16_t frame_max_version(const char magic[4]);
+/* Does a file with this magic and version carry a chunk table? */
+int frame_has_sums(const char magic[4], uint16_t version);
 /* fout_open writing `version` in the header instead of ND_FORMAT_VERSION. */
 int fout_open_version(fout *f, const char *path, const char magic[4], uint16_t version,
                       nd_err *e);
@@ -270,6 +327,9 @@ typedef struct segment {
     nd_map map[FILE_KINDS];
     const uint8_t *body[FILE_KINDS];
     size_t body_len[FILE_KINDS];
+    /* chunk checksums: read ranges of .tdx .doc .pos .sto are checked with
+     * frame_sums_check before use (.col is checked whole at open) */
+    frame_sums sums[FILE_KINDS];
     uint32_t docs;
     uint64_t sum_len[N_TEXT_FIELDS];
     const uint8_t *lens;  /* N_TEXT_FIELDS arrays of docs u32 (LE) */
@@ -293,7 +353,8 @@ typedef struct segment {
     uint32_t n_deleted;
 } segment;
 
-int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc, nd_err *e);
+/* checks: the CRCs to verify (CHECK_*). */
+int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, nd_err *e);
 void segment_close(segment *s);
 
 static inline uint32_t segment_len(const segment *s, int field, uint32_t doc)

@@ -58,7 +58,7 @@ int manifest_read_legacy(manifest *m, const char *dir, nd_err *e)
         return rc;
     const uint8_t *p;
     size_t n;
-    rc = frame_check(&map, MAGIC, MANIFEST_NAME, 0, &p, &n, NULL, e);
+    rc = frame_check(&map, MAGIC, MANIFEST_NAME, CHECK_ALL, &p, &n, NULL, NULL, e);
     map_drop_fd(&map);
     if (rc)
         goto out;

@@ -49,6 +49,12 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
     c->doc = 0;
     const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     c->end = end;
+    /* a one-block list is checked whole; a longer one its skip table (at
+     * most 5 varints of 10 bytes per block), the blocks as they load */
+    uint64_t head = c->nb > 1 ? ND_MIN(ti->doc_len, (uint64_t)50 * c->nb) : ti->doc_len;
+    int rc = frame_sums_check(&s->sums[FILE_DOC], ti->doc_off, head, e);
+    if (rc)
+        return rc;
     if (c->nb > 1) {
         /* one allocation for the skip data: the offsets first (8-byte
          * aligned), then the three u32 arrays; block_off owns it */
@@ -134,6 +140,13 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     } else {
         p = c->blocks;
         end = c->end;
+    }
+    if (c->nb > 1) {
+        const segment *s = c->seg;
+        int rc = frame_sums_check(&s->sums[FILE_DOC], (uint64_t)(p - s->map[FILE_DOC].data),
+                                  (uint64_t)(end - p), e);
+        if (rc)
+            return rc;
     }
     n = b + 1 < c->nb ? ND_BLOCK : c->ti.df - b * ND_BLOCK;
     uint64_t doc = b == 0 ? (uint64_t)-1 : c->last_doc[b - 1];
@@ -289,6 +302,9 @@ static int positions_index(pcursor *c, nd_err *e)
     /* a packed block of 128 values takes at least one byte */
     if (total > (lim - off) * ND_BLOCK)
         return bad_pos(c, e, "frequencies exceed the positions");
+    int rc = frame_sums_check(&s->sums[FILE_POS], off, lim - off, e);
+    if (rc)
+        return rc;
     uint32_t groups = (uint32_t)(total / ND_BLOCK);
     if (total > c->pos_cap) {
         uint32_t *q = realloc(c->pos, total * sizeof *q);

@@ -99,6 +99,9 @@ static int open_termdict(segment *s, nd_err *e)
     if (n < 24)
         return CORRUPT(s, 0, "truncated trailer");
     const uint8_t *t = body + n - 24;
+    int rc = frame_sums_check(&s->sums[FILE_TDX], FRAME_HEADER + n - 24, 24, e);
+    if (rc)
+        return rc;
     s->n_terms = ld_u64(t);
     uint64_t index_off = ld_u64(t + 8);
     s->n_tblocks = ld_u32(t + 16);
@@ -115,6 +118,9 @@ static int open_termdict(segment *s, nd_err *e)
      * key): a count the index cannot hold is damage, not a size to allocate */
     if ((uint64_t)s->n_tblocks * 10 > FRAME_HEADER + n - 24 - index_off)
         return CORRUPT(s, 0, "block count out of range");
+    if ((rc = frame_sums_check(&s->sums[FILE_TDX], index_off, FRAME_HEADER + n - 24 - index_off,
+                               e)))
+        return rc;
     size_t nb = s->n_tblocks ? s->n_tblocks : 1;
     s->tblock_off = malloc(nb * sizeof *s->tblock_off);
     s->tblock_key = malloc(nb * sizeof *s->tblock_key);
@@ -160,10 +166,17 @@ static int open_stored(segment *s, nd_err *e)
     size_t n = s->body_len[FILE_STO];
     if (n < 4)
         return CORRUPT(s, 4, "truncated");
+    const frame_sums *sums = &s->sums[FILE_STO];
+    int rc = frame_sums_check(sums, FRAME_HEADER + n - 4, 4, e);
+    if (rc)
+        return rc;
     s->n_sblocks = ld_u32(body + n - 4);
     if ((uint64_t)s->n_sblocks * 20 > n - 4)
         return CORRUPT(s, 4, "block count out of range");
     const uint8_t *idx = body + n - 4 - (size_t)s->n_sblocks * 20;
+    if ((rc = frame_sums_check(sums, FRAME_HEADER + n - 4 - (uint64_t)s->n_sblocks * 20,
+                               (uint64_t)s->n_sblocks * 20, e)))
+        return rc;
     uint64_t data_end = (uint64_t)(idx - s->map[FILE_STO].data);
     s->sblocks = malloc((s->n_sblocks ? s->n_sblocks : 1) * sizeof *s->sblocks);
     if (!s->sblocks)
@@ -190,7 +203,7 @@ static int open_stored(segment *s, nd_err *e)
     return ND_OK;
 }
 
-int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc, nd_err *e)
+int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, nd_err *e)
 {
     memset(s, 0, sizeof *s);
     s->meta = *meta;
@@ -210,8 +223,8 @@ int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc
             break;
         }
         uint32_t crc;
-        rc = frame_check(&s->map[k], MAGICS[k], name, skip_crc, &s->body[k], &s->body_len[k],
-                         &crc, e);
+        rc = frame_check(&s->map[k], MAGICS[k], name, checks, &s->body[k], &s->body_len[k],
+                         &crc, &s->sums[k], e);
         map_drop_fd(&s->map[k]); /* a reader holds no file descriptors */
         if (!rc && crc != meta->crc[k])
             rc = err_set(e, ND_ECORRUPT, "%s: checksum differs from the manifest", name);
@@ -229,8 +242,10 @@ int segment_open(segment *s, const char *dir, const seg_meta *meta, int skip_crc
 
 void segment_close(segment *s)
 {
-    for (int k = 0; k < FILE_KINDS; k++)
+    for (int k = 0; k < FILE_KINDS; k++) {
         map_close(&s->map[k]);
+        frame_sums_free(&s->sums[k]);
+    }
     free(s->tblock_off);
     free(s->tblock_key);
     free(s->tblock_keylen);
@@ -259,8 +274,12 @@ static int iter_block(term_iter *it, uint32_t b, nd_err *e)
         return ND_DONE;
     }
     const uint8_t *file = s->map[FILE_TDX].data;
-    it->p = file + s->tblock_off[b];
-    it->end = file + (b + 1 < s->n_tblocks ? s->tblock_off[b + 1] : s->tdx_index_off);
+    uint64_t at = s->tblock_off[b], end = b + 1 < s->n_tblocks ? s->tblock_off[b + 1] : s->tdx_index_off;
+    int rc = frame_sums_check(&s->sums[FILE_TDX], at, end - at, e);
+    if (rc)
+        return rc;
+    it->p = file + at;
+    it->end = file + end;
     uint64_t left = s->n_terms - (uint64_t)b * s->tblock_size;
     it->in_block = left < s->tblock_size ? (uint32_t)left : s->tblock_size;
     it->klen = 0;
@@ -413,6 +432,9 @@ int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cach
     const stored_block *sb = &s->sblocks[b];
     if (*cached_block != b) {
         *cached_block = UINT32_MAX;
+        int rc = frame_sums_check(&s->sums[FILE_STO], sb->off, sb->clen, e);
+        if (rc)
+            return rc;
         buf_reset(block);
         if (buf_reserve(block, sb->ulen ? sb->ulen : 1))
             return err_set(e, ND_ENOMEM, "out of memory reading a stored article");

@@ -483,8 +483,9 @@ int segwriter_finish(segwriter *w, stowriter *sto, seg_meta *meta, nd_err *e)
     }
     fout *f[FILE_KINDS] = {&w->f[0], &w->f[1], &w->f[2], &w->f[3], &sto->f};
     for (int k = 0; k < FILE_KINDS; k++) {
-        meta->size[k] = fout_tell(f[k]) + FRAME_FOOTER;
-        if ((rc = fout_finish(f[k], &meta->crc[k], e))) {
+        rc = fout_finish(f[k], &meta->crc[k], e);
+        meta->size[k] = f[k]->bytes; /* the whole file, chunk table and footer */
+        if (rc) {
             /* fout_finish removed file k; later ones are unfinished, earlier
              * ones complete but unreferenced */
             for (int j = k + 1; j < FILE_KINDS; j++)

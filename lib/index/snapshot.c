@@ -47,7 +47,10 @@ static int open_once(nd_index *ix, const char *dir, int skip_crc, const nd_index
     }
     for (uint32_t i = 0; i < n; i++) {
         seg_meta *m = &ix->man.segs[i];
-        rc = segment_open(&ix->segs[i], dir, m, skip_crc || verified_before(prev, m), e);
+        /* a segment of prev had its whole-file CRCs checked then; chunks
+         * are checked again as this snapshot reads them */
+        int checks = skip_crc ? 0 : verified_before(prev, m) ? CHECK_CHUNKS : CHECK_ALL;
+        rc = segment_open(&ix->segs[i], dir, m, checks, e);
         if (rc) {
             /* segments after i were never opened; close the ones before */
             for (uint32_t j = i; j < n; j++) {
