@@ -307,15 +307,20 @@ typedef struct nd_index nd_index;
 
 typedef struct nd_open_opts {
     unsigned version;          /* ND_OPEN_OPTS_VERSION */
-    int skip_checksums;        /* non-zero: do not verify whole-file CRC32s on
-                                  open (structure is still validated) */
+    int skip_checksums;        /* non-zero: verify no CRC-32 (structure is
+                                  still validated) */
 } nd_open_opts;
 
 #define ND_OPEN_OPTS_VERSION 1
 #define ND_OPEN_OPTS_INIT {ND_OPEN_OPTS_VERSION, 0}
 
 /** Opens the last commit of the index at `dir` as an immutable snapshot.
- *  Every file's magic, version and checksum is verified.
+ *  Every file's magic, version, size and structure is verified. Checksums:
+ *  files of format 2 carry a CRC-32 per 16 KiB chunk, verified the first
+ *  time a search reads the chunk (so opening costs the same whatever the
+ *  index size, and a damaged chunk fails, with ND_ECORRUPT, only what reads
+ *  it); files of format 1, and the per-document columns, are verified
+ *  whole here. nd_check verifies everything.
  *  @param out caller owns, free with nd_index_free. On failure *out is NULL.
  *  @param errbuf optional (may be NULL): receives the detailed message on
  *  failure, NUL-terminated, truncated to errlen bytes.
@@ -329,7 +334,8 @@ ND_API int nd_index_open(nd_index **out, const char *dir, const nd_open_opts *op
 ND_API void nd_index_free(nd_index *ix);
 
 /** Opens the newest commit of ix's directory, if it is newer than ix.
- *  Segments ix already has are not checksummed again, so this is cheap.
+ *  Segments ix already has are not checksummed whole again, so this is
+ *  cheap (their chunks are verified as the new snapshot reads them).
  *  @param out caller owns, free with nd_index_free; set to NULL (and ND_OK
  *  returned) when ix is already the newest commit. ix stays valid and
  *  unchanged either way. @since 0.2 */
