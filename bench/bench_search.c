@@ -272,6 +272,7 @@ typedef struct shared {
      * the match total where the engine reports one */
     double *lat;
     uint64_t *total;
+    double cold_ms[E_COUNT]; /* open + one OR query + close, median (-1: not run) */
 } shared;
 
 static const char *corpus[MAX_FILES];
@@ -746,6 +747,83 @@ static void query_newsdex(void *arg)
     nd_index_free(ix);
 }
 
+/* ---- cold queries: open, one query, close ------------------------------- */
+
+static const char *fts_sql(int c);
+static uint64_t fts_run(sqlite3 *db, sqlite3_stmt *st, const char *text, int c);
+
+/* A command-line search opens the index for each query: how long the open
+ * and one OR top-10 query take together, on a freshly opened index each
+ * time (the files are in the page cache, as right after ingest or for a
+ * desk that searches all day). COLD_N queries spread over the query set. */
+#define COLD_N 25
+
+static size_t cold_pick(size_t i)
+{
+    return nq <= COLD_N ? i : i * (nq / COLD_N);
+}
+
+static void cold_newsdex(void *arg)
+{
+    (void)arg;
+    double t[COLD_N];
+    size_t n = 0;
+    for (size_t i = 0; i < COLD_N && cold_pick(i) < nq; i++) {
+        const char *text = queries[cold_pick(i)].nd[C_OR];
+        if (!text)
+            continue;
+        double t0 = now_s();
+        nd_index *ix;
+        nd_search *s;
+        nd_hits *h;
+        char eb[512];
+        if (nd_index_open(&ix, nd_dir, NULL, eb, sizeof eb))
+            die("nd_index_open: %s", eb);
+        if (nd_search_open(&s, ix))
+            die("nd_search_open");
+        nd_search_opts o = ND_SEARCH_OPTS_INIT;
+        o.snippets = 0;
+        o.ids_only = 1;
+        o.approx_total = 1;
+        if (nd_search_run(s, &h, text, TOPK, &o))
+            die("newsdex query [%s]: %s", text, nd_search_errmsg(s));
+        for (size_t k = 0; k < nd_hits_count(h); k++) {
+            nd_hit hit;
+            nd_hits_get(h, k, &hit);
+        }
+        nd_hits_free(h);
+        nd_search_free(s);
+        nd_index_free(ix);
+        t[n++] = now_s() - t0;
+    }
+    sh->cold_ms[E_ND] = n ? median(t, n) * 1e3 : -1;
+}
+
+static void cold_fts(void *arg)
+{
+    (void)arg;
+    double t[COLD_N];
+    size_t n = 0;
+    for (size_t i = 0; i < COLD_N && cold_pick(i) < nq; i++) {
+        const char *text = queries[cold_pick(i)].fts[C_OR];
+        if (!text)
+            continue;
+        double t0 = now_s();
+        sqlite3 *db;
+        sqlite3_stmt *st;
+        if (sqlite3_open_v2(fts_db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+            die("sqlite3_open %s", fts_db);
+        sql_exec(db, "PRAGMA cache_size=-262144; PRAGMA mmap_size=4294967296;");
+        if (sqlite3_prepare_v2(db, fts_sql(C_OR), -1, &st, NULL) != SQLITE_OK)
+            die("prepare: %s", sqlite3_errmsg(db));
+        fts_run(db, st, text, C_OR);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+        t[n++] = now_s() - t0;
+    }
+    sh->cold_ms[E_FTS] = n ? median(t, n) * 1e3 : -1;
+}
+
 static const char *fts_sql(int c)
 {
     switch (c) {
@@ -843,6 +921,29 @@ static xd_query xap_query(const query *qu, int c)
     x.until = sh->date_until;
     x.k = c == C_COUNTONLY ? 0 : TOPK;
     return x;
+}
+
+static void cold_xapian(void *arg)
+{
+    (void)arg;
+    double t[COLD_N];
+    size_t n = 0, sink = 0;
+    nd_bm25 defaults = ND_BM25_DEFAULTS;
+    char err[512];
+    for (size_t i = 0; i < COLD_N && cold_pick(i) < nq; i++) {
+        if (!queries[cold_pick(i)].nd[C_OR])
+            continue;
+        xd_query x = xap_query(&queries[cold_pick(i)], C_OR);
+        double t0 = now_s();
+        xd_db *db;
+        if (xd_open_reader(&db, xap_dir, defaults.k1, defaults.b, err, sizeof err))
+            die("%s", err);
+        if (xd_search(db, &x, xap_hit, &sink, NULL, err, sizeof err))
+            die("query: %s", err);
+        xd_close(db);
+        t[n++] = now_s() - t0;
+    }
+    sh->cold_ms[E_XAP] = n ? median(t, n) * 1e3 : -1;
 }
 
 static void query_xapian(void *arg)
@@ -1135,6 +1236,9 @@ static void report(FILE *o, double total_secs)
             v[e] = fmax(v[e], (double)sh->rss_query[e][c] / 1024.0);
     }
     ingest_row(o, "peak RSS during querying (largest class), MiB", "%.0f", v);
+    ingest_row(o, "open the index, one OR top-10 query, close: ms (median of 25 queries, each on a "
+                  "freshly opened index; files in the page cache)",
+               "%.2f", sh->cold_ms);
 
     fprintf(o, "\n| Query class | n | newsdex p50 / p95 / p99 us | FTS5 p50 / p95 / p99 us | "
                "Xapian p50 / p95 / p99 us | newsdex / FTS5 | newsdex / Xapian |\n");
@@ -1310,6 +1414,15 @@ static double run_once(uint64_t xapian_max_docs)
         if (sh->run[E_ND] && sh->run[e] && sh->ing[E_ND].docs != sh->ing[e].docs)
             fprintf(stderr, "bench_search: warning: newsdex has %" PRIu64 " articles, %s %" PRIu64
                             "\n", sh->ing[E_ND].docs, engine_name[e], sh->ing[e].docs);
+    fprintf(stderr, "bench_search: opening and one query, %d times per engine...\n", COLD_N);
+    if (sh->run[E_ND])
+        run_child(cold_newsdex, NULL, "newsdex open + query");
+    if (sh->run[E_FTS])
+        run_child(cold_fts, NULL, "FTS5 open + query");
+#ifdef ND_HAVE_XAPIAN
+    if (sh->run[E_XAP])
+        run_child(cold_xapian, NULL, "Xapian open + query");
+#endif
     for (int c = 0; c < C_NCLASS; c++) {
         if (sh->run[E_ND]) {
             fprintf(stderr, "bench_search: newsdex queries...\n");
