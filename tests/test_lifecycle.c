@@ -454,6 +454,99 @@ static void test_lifecycle_readers_during_commits_and_merges(void **state)
  * replace some articles of earlier batches and delete others; small RAM
  * budget so flushes happen inside batches; merges happen after commits.
  */
+/* Threads searching one shared snapshot (the documented contract): the
+ * checksum chunks they read are marked as checked in state the snapshot
+ * holds, so they share that too. Each thread runs the same queries in its
+ * own order, with stored text read, and must get what one thread got
+ * alone; under ThreadSanitizer (CI) this also shows the sharing is
+ * race-free. */
+typedef struct share_ctx {
+    nd_index *ix;
+    int first;        /* the query to start from */
+    topres want[N_WORDS];
+    int errors;
+} share_ctx;
+
+static void top_with_text(nd_index *ix, const char *q, topres *r, int *errors)
+{
+    nd_search *s;
+    nd_hits *h;
+    if (nd_search_open(&s, ix) != ND_OK) {
+        (*errors)++;
+        return;
+    }
+    if (nd_search_run(s, &h, q, 20, NULL) != ND_OK) { /* snippets: the stored text */
+        (*errors)++;
+        nd_search_free(s);
+        return;
+    }
+    r->n = nd_hits_count(h);
+    r->total = nd_hits_total(h);
+    for (size_t i = 0; i < r->n; i++) {
+        nd_hit hit;
+        nd_hits_get(h, i, &hit);
+        snprintf(r->id[i], sizeof r->id[i], "%.*s", (int)hit.id_len, hit.id);
+        r->score[i] = hit.score;
+        if (hit.snippet_len == 0)
+            (*errors)++;
+    }
+    nd_hits_free(h);
+    nd_search_free(s);
+}
+
+static void *share_main(void *arg)
+{
+    share_ctx *c = arg;
+    for (size_t k = 0; k < N_WORDS; k++) {
+        size_t q = (k + (size_t)c->first) % N_WORDS;
+        topres got;
+        top_with_text(c->ix, WORDS[q], &got, &c->errors);
+        if (got.n != c->want[q].n || got.total != c->want[q].total)
+            c->errors++;
+        for (size_t i = 0; i < got.n && i < c->want[q].n; i++)
+            if (strcmp(got.id[i], c->want[q].id[i]) != 0 || got.score[i] != c->want[q].score[i])
+                c->errors++;
+    }
+    return NULL;
+}
+
+static void test_lifecycle_threads_share_an_index(void **state)
+{
+    (void)state;
+    char *dir = tu_mkdtemp();
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, dir, NULL), ND_OK);
+    for (uint64_t i = 0; i < 3000; i++)
+        ASSERT_OK(add(w, i, 1), w);
+    ASSERT_OK(nd_writer_commit(w), w);
+    nd_writer_free(w);
+    /* what one thread gets, on a snapshot of its own */
+    share_ctx ctx[4];
+    nd_index *alone = open_ix(dir);
+    int errors = 0;
+    for (size_t q = 0; q < N_WORDS; q++)
+        top_with_text(alone, WORDS[q], &ctx[0].want[q], &errors);
+    nd_index_free(alone);
+    assert_int_equal(errors, 0);
+    nd_index *ix = open_ix(dir);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        ctx[i].ix = ix;
+        ctx[i].first = i * 5;
+        ctx[i].errors = 0;
+        if (i > 0)
+            memcpy(ctx[i].want, ctx[0].want, sizeof ctx[0].want);
+        assert_int_equal(pthread_create(&th[i], NULL, share_main, &ctx[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ctx[i].errors, 0);
+    }
+    nd_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void crash_child(const char *dir, const char *log, unsigned seed)
 {
     FILE *lf = fopen(log, "a");
@@ -630,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_lifecycle_merge_ranks_like_one_segment),
         cmocka_unit_test(test_lifecycle_lock_and_reopen),
         cmocka_unit_test(test_lifecycle_readers_during_commits_and_merges),
+        cmocka_unit_test(test_lifecycle_threads_share_an_index),
         cmocka_unit_test(test_lifecycle_crash_at_random_moments),
     };
     return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
