@@ -462,8 +462,8 @@ static void test_lifecycle_readers_during_commits_and_merges(void **state)
  * race-free. */
 typedef struct share_ctx {
     nd_index *ix;
-    int first;        /* the query to start from */
     topres want[N_WORDS];
+    int first; /* the query to start from */
     int errors;
 } share_ctx;
 
@@ -471,6 +471,7 @@ static void top_with_text(nd_index *ix, const char *q, topres *r, int *errors)
 {
     nd_search *s;
     nd_hits *h;
+    memset(r, 0, sizeof *r);
     if (nd_search_open(&s, ix) != ND_OK) {
         (*errors)++;
         return;

@@ -2107,9 +2107,9 @@ static void test_segment_newer_version(void **state)
     uint8_t *img = malloc(max);
     assert_non_null(img);
     for (int k = 0; k < N_INDEX_FILES; k++) {
-        /* .col is read at versions 1 and COL_VERSION, every other file at 1 */
-        const uint16_t VERSIONS[] = {(k == FILE_COL ? COL_VERSION : ND_FORMAT_VERSION) + 1, 0xffff,
-                                     0};
+        /* one past the newest version readers accept for the file, and more */
+        const uint16_t VERSIONS[] = {(uint16_t)(frame_max_version((const char *)fs.orig[k]) + 1),
+                                     0xffff, 0};
         for (size_t v = 0; v < sizeof VERSIONS / sizeof VERSIONS[0]; v++) {
             memcpy(img, fs.orig[k], fs.size[k]);
             st_u16(img + 4, VERSIONS[v]);

@@ -682,7 +682,7 @@ static void check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
                     "%llu of %llu chunks of %u bytes do not match their CRC-32 in the chunk "
                     "table, the first at bytes %llu..%llu",
                     (unsigned long long)bad, (unsigned long long)s->n, 1u << s->shift,
-                    (unsigned long long)(first << s->shift),
+                    (unsigned long long)first << s->shift,
                     (unsigned long long)(ND_MIN(s->covered, (first + 1) << s->shift) - 1));
 }
 

@@ -28,8 +28,10 @@ static int open_file(fout *f, const char *dir, uint64_t number, int kind, nd_err
     seg_file_name(name, sizeof name, number, kind);
     if (path_join(path, sizeof path, dir, name))
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
-    uint16_t version = kind == FILE_COL ? COL_VERSION : ND_FORMAT_VERSION;
-    int rc = fout_open_version(f, path, MAGICS[kind], version, e);
+    static const uint16_t VERSIONS[FILE_KINDS] = {ND_FORMAT_VERSION, ND_FORMAT_VERSION,
+                                                  ND_FORMAT_VERSION, COL_VERSION,
+                                                  ND_FORMAT_VERSION};
+    int rc = fout_open_version(f, path, MAGICS[kind], VERSIONS[kind], e);
     if (rc)
         fout_abort(f); /* the header write may have failed after the create */
     return rc;
