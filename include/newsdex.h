@@ -432,7 +432,8 @@ typedef struct nd_check_summary {
 /** Checks the last commit of the index at `dir` as completely as the format
  *  allows: the catalog (SQLite integrity check, identity, version, rows,
  *  deletion bitmaps), every checksum of every segment file against its
- *  footer and the catalog, and every structural invariant of
+ *  footer and the catalog, every chunk CRC (format 2) against its file's
+ *  chunk table, and every structural invariant of
  *  docs/FORMAT.md section 10, including the ones readers leave unchecked
  *  (sorted terms, increasing documents, counts that agree, skip data, field
  *  lengths against the postings, stored blocks holding the right documents,
