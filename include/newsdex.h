@@ -544,7 +544,10 @@ typedef struct nd_search_opts {
                            a full evaluation; only nd_hits_total becomes a
                            lower bound (see nd_hits_total_exact). Has no
                            effect with facets, count_only or a date sort,
-                           which need every match. @since 0.4 (version 3) */
+                           which need every match. (Without it, a query of
+                           words has its matches counted apart and its top
+                           k pruned the same way: exact, only slower.)
+                           @since 0.4 (version 3) */
 } nd_search_opts;
 
 /* Version 1 structs (without `plain`) and version 2 structs (without

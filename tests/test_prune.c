@@ -1,10 +1,12 @@
 /*
- * test_prune.c - dynamic pruning (nd_search_opts.approx_total) returns
- * exactly the hits of a full evaluation: the same articles in the same
- * order with bit-identical scores, on thousands of random queries over two
- * indexes - the bundled Reuters sample (several segments, some articles
- * deleted) and a generated corpus with a skewed vocabulary, dates and
- * sources. The queries mix every shape the pruned paths see: plain OR and
+ * test_prune.c - dynamic pruning (nd_search_opts.approx_total), and the
+ * default exact mode that counts matches apart and prunes the top k,
+ * return exactly the hits of a full evaluation (an nd_search set to score
+ * every match): the same articles in the same order with bit-identical
+ * scores, and the default mode the same total, on thousands of random
+ * queries over two indexes - the bundled Reuters sample (several
+ * segments, some articles deleted) and a generated corpus with a skewed
+ * vocabulary, dates and sources. The queries mix every shape the pruned paths see: plain OR and
  * AND lists of common and rare words, field scopes, required and excluded
  * words, phrases, prefixes and date bounds, at several k and offsets.
  */
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "api/api.h"
 #include "testutil.h"
 
 #define SAMPLE ND_SOURCE_DIR "/examples/data/reuters21578-sample.jsonl.gz"
@@ -129,9 +132,32 @@ typedef struct outcome {
     uint64_t queries, with_hits, skipped, hits;
 } outcome;
 
-/* Runs q both ways and requires the same hits, bit for bit. */
-static void compare(nd_search *s, const char *q, size_t k, size_t offset, int op, int64_t since,
-                    int64_t until, outcome *o)
+/* The same hits, bit for bit. */
+static void same_hits(nd_hits *a, nd_hits *b, const char *q, size_t k, size_t offset,
+                      const char *how)
+{
+    size_t n = nd_hits_count(a);
+    if (n != nd_hits_count(b))
+        fail_msg("query '%s' k %zu offset %zu: %zu hits in full, %zu %s", q, k, offset, n,
+                 nd_hits_count(b), how);
+    for (size_t i = 0; i < n; i++) {
+        nd_hit x, y;
+        assert_int_equal(nd_hits_get(a, i, &x), ND_OK);
+        assert_int_equal(nd_hits_get(b, i, &y), ND_OK);
+        if (x.id_len != y.id_len || memcmp(x.id, y.id, x.id_len) != 0 ||
+            bits_of(x.score) != bits_of(y.score) || x.date != y.date)
+            fail_msg("query '%s' k %zu offset %zu: hit %zu is %.*s %.17g in full, %.*s %.17g "
+                     "%s",
+                     q, k, offset, i, (int)x.id_len, x.id, x.score, (int)y.id_len, y.id, y.score,
+                     how);
+    }
+}
+
+/* Runs q every way and requires the same hits, bit for bit: `ref` scores
+ * every match; `s` by default counts many matches through a bitset and
+ * prunes the top k (exec_opts.split), and with approx_total prunes alone. */
+static void compare(nd_search *ref, nd_search *s, const char *q, size_t k, size_t offset, int op,
+                    int64_t since, int64_t until, outcome *o)
 {
     nd_search_opts full = ND_SEARCH_OPTS_INIT, fast;
     full.default_op = op;
@@ -141,17 +167,22 @@ static void compare(nd_search *s, const char *q, size_t k, size_t offset, int op
     full.until = until;
     fast = full;
     fast.approx_total = 1;
-    nd_hits *a = NULL, *b = NULL;
-    int ra = nd_search_run(s, &a, q, k, &full);
+    nd_hits *a = NULL, *b = NULL, *c = NULL;
+    int ra = nd_search_run(ref, &a, q, k, &full);
     int rb = nd_search_run(s, &b, q, k, &fast);
+    int rc = nd_search_run(s, &c, q, k, &full);
     assert_int_equal(ra, rb);
+    assert_int_equal(ra, rc);
     o->queries++;
     if (ra != ND_OK)
-        return; /* e.g. a prefix past its limits: the same error both ways */
+        return; /* e.g. a prefix past its limits: the same error every way */
+    /* counted and pruned: exact total, the same hits */
+    same_hits(a, c, q, k, offset, "counted and pruned");
+    assert_true(nd_hits_total_exact(c));
+    assert_int_equal(nd_hits_total(c), nd_hits_total(a));
+    nd_hits_free(c);
+    same_hits(a, b, q, k, offset, "pruned");
     size_t n = nd_hits_count(a);
-    if (n != nd_hits_count(b))
-        fail_msg("query '%s' k %zu offset %zu: %zu hits in full, %zu pruned", q, k, offset, n,
-                 nd_hits_count(b));
     assert_true(nd_hits_total_exact(a));
     uint64_t total = nd_hits_total(a);
     assert_true(nd_hits_total(b) <= nd_hits_total(a));
@@ -162,16 +193,6 @@ static void compare(nd_search *s, const char *q, size_t k, size_t offset, int op
         assert_int_equal(nd_hits_total(b), nd_hits_total(a));
     o->with_hits += n > 0;
     o->hits += n;
-    for (size_t i = 0; i < n; i++) {
-        nd_hit x, y;
-        assert_int_equal(nd_hits_get(a, i, &x), ND_OK);
-        assert_int_equal(nd_hits_get(b, i, &y), ND_OK);
-        if (x.id_len != y.id_len || memcmp(x.id, y.id, x.id_len) != 0 ||
-            bits_of(x.score) != bits_of(y.score) || x.date != y.date)
-            fail_msg("query '%s' k %zu offset %zu: hit %zu is %.*s %.17g in full, %.*s %.17g "
-                     "pruned",
-                     q, k, offset, i, (int)x.id_len, x.id, x.score, (int)y.id_len, y.id, y.score);
-    }
     nd_hits_free(a);
     nd_hits_free(b);
     /* counting alone (through a bitset when the matches are many) finds
@@ -189,9 +210,11 @@ static void compare(nd_search *s, const char *q, size_t k, size_t offset, int op
 static void run_queries(const char *dir, const vocab *v, uint64_t seed, outcome *o)
 {
     nd_index *ix = NULL;
-    nd_search *s = NULL;
+    nd_search *s = NULL, *ref = NULL;
     assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
     assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    assert_int_equal(nd_search_open(&ref, ix), ND_OK);
+    search_set_exhaustive(ref, 1);
     static const size_t ks[] = {1, 3, 10, 10, 10, 50, 200};
     char q[1024];
     for (int i = 0; i < N_QUERIES; i++) {
@@ -199,10 +222,11 @@ static void run_queries(const char *dir, const vocab *v, uint64_t seed, outcome 
         int64_t since, until;
         make_query(q, sizeof q, v, &seed, &op, &since, &until);
         uint64_t r = tu_rand(&seed);
-        compare(s, q, ks[r % 7], (r >> 8) % 5 == 0 ? (size_t)((r >> 12) % 7) : 0, op, since,
+        compare(ref, s, q, ks[r % 7], (r >> 8) % 5 == 0 ? (size_t)((r >> 12) % 7) : 0, op, since,
                 until, o);
     }
     nd_search_free(s);
+    nd_search_free(ref);
     nd_index_free(ix);
 }
 

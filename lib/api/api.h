@@ -65,6 +65,12 @@ struct nd_writer {
  * budget. nd_writer_add and nd_writer_add_jsonl both come through here. */
 int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks);
 
+/* search.c */
+/* With on, s scores every match even where counting them and pruning the
+ * top k would give the same answer (exec_opts.split): the reference the
+ * tests compare the faster paths with. */
+void search_set_exhaustive(nd_search *s, int on);
+
 /* merge.c */
 /* Merges the working segments idx[0..n) (distinct, any order) into one new
  * segment, dropping their deleted documents; it takes the place of the

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "analysis/analysis.h"
+#include "api/api.h"
 #include "index/index.h"
 #include "query/query.h"
 
@@ -23,6 +24,7 @@ struct nd_search {
     uint32_t cached_seg;
     uint32_t cached_block;
     nd_buf snip, marks;
+    int exhaustive; /* score every match (search_set_exhaustive) */
 };
 
 /* A hit as offsets into the hits' arena (which may move while it grows). */
@@ -44,6 +46,11 @@ struct nd_hits {
     unsigned facet_mask;
     int inexact;      /* total is a lower bound: pruning skipped matches */
 };
+
+void search_set_exhaustive(nd_search *s, int on)
+{
+    s->exhaustive = on != 0;
+}
 
 int nd_search_open(nd_search **out, nd_index *ix)
 {
@@ -231,8 +238,10 @@ int nd_search_run(nd_search *s, nd_hits **out, const char *qs, size_t k,
     }
     h->facet_mask = o.facets;
     int count_only = o.count_only || k + o.offset == 0;
-    exec_opts eo = {&o.bm25, o.since, o.until, count_only,
-                    o.approx_total && !count_only && !o.facets && o.sort == ND_SORT_SCORE, 0};
+    int by_score = !count_only && o.sort == ND_SORT_SCORE;
+    int prune = by_score && o.approx_total && !o.facets;
+    exec_opts eo = {&o.bm25, o.since, o.until, count_only, prune,
+                    by_score && !prune && !s->exhaustive, 0};
     off = QUERY_NO_OFFSET;
     rc = exec_search(s->ix, &q, &eo, &top, h->fc, &h->total, &s->err, &off);
     if (rc) {

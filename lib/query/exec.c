@@ -1630,6 +1630,37 @@ static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
     return ND_OK;
 }
 
+/* Does collect count it's matches from the postings alone (words and
+ * disjunctions of words), without walking an iterator? Only then is
+ * counting plus a pruned top k cheaper than scoring every match: counting
+ * a conjunction or a phrase costs about what evaluating it does. */
+static int counts_by_bits(const qit *it)
+{
+    if (it->kind == IT_TERM)
+        return 1;
+    if (it->kind != IT_OR || it->n_neg != 0)
+        return 0;
+    for (uint32_t i = 0; i < it->n_opt; i++)
+        if (!counts_by_bits(it->opt[i]))
+            return 0;
+    return 1;
+}
+
+/* The top k of root by score with dynamic pruning: MaxScore for a plain
+ * disjunction, block-max for anything else. *total counts the documents
+ * scored, a lower bound of the matches. */
+static int run_pruned(ectx *c, qit *root, topk *top, uint64_t *total)
+{
+    if (root->kind == IT_OR && !root->fields && root->n_neg == 0 &&
+        root->n_opt <= MAXSCORE_MAX_KIDS) {
+        for (uint32_t i = 0; i < root->n_opt; i++)
+            make_lazy(root->opt[i]);
+        return run_maxscore(c, root, top, total);
+    }
+    make_lazy(root);
+    return run_blockmax(c, root, top, total);
+}
+
 static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *total)
 {
     const nd_index *ix = c->ix;
@@ -1649,16 +1680,28 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
         rc = count_bits(c, root, fc, total);
         goto out;
     }
+    if (c->o->split && top->cap > 0 && root->cost >= seg->docs / COUNT_BITS_SHARE &&
+        counts_by_bits(root)) {
+        /* the matches counted (and faceted) on iterators that skip the
+         * frequencies, then the top k found with pruning on new ones: the
+         * total is exact, whatever the pruning skips */
+        free_its(c);
+        c->o->count_only = 1;
+        rc = build(c, c->q->root, &root);
+        c->o->count_only = 0;
+        if (rc || !root || (rc = count_bits(c, root, fc, total)))
+            goto out;
+        free_its(c);
+        if ((rc = build(c, c->q->root, &root)) || !root)
+            goto out;
+        uint64_t scored = 0;
+        int skipped = c->o->skipped;
+        rc = run_pruned(c, root, top, &scored);
+        c->o->skipped = skipped;
+        goto out;
+    }
     if (c->o->prune && top->cap > 0) {
-        if (root->kind == IT_OR && !root->fields && root->n_neg == 0 &&
-            root->n_opt <= MAXSCORE_MAX_KIDS) {
-            for (uint32_t i = 0; i < root->n_opt; i++)
-                make_lazy(root->opt[i]);
-            rc = run_maxscore(c, root, top, total);
-        } else {
-            make_lazy(root);
-            rc = run_blockmax(c, root, top, total);
-        }
+        rc = run_pruned(c, root, top, total);
         goto out;
     }
     for (rc = adv(c, root, 0); !rc && root->doc != ND_NO_DOC; rc = adv(c, root, root->doc + 1)) {

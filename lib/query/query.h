@@ -223,6 +223,11 @@ typedef struct exec_opts {
     int count_only;       /* count (and facet) without scoring */
     int prune;            /* skip documents that cannot enter *top (block-max
                              bounds); the total then only counts those scored */
+    int split;            /* with prune off and *top by score: on a segment
+                             with many matches, count them (and their facets)
+                             through a bitset, then find the top with pruning;
+                             the same total, facets and hits as scoring every
+                             match, for less work */
     int skipped;          /* out: pruning skipped at least one candidate range */
 } exec_opts;
 
