@@ -50,9 +50,9 @@ static const char *const FIELD_NAMES[N_FIELDS] = {"title", "body", "url", "sourc
 /* The CRC-32 of n bytes by zlib: the check computes checksums with another
  * implementation than the readers (crc32_update), as it inflates stored
  * blocks with another decoder. */
-static uint32_t zlib_crc32(const uint8_t *p, size_t n)
+static uint32_t zlib_crc32_from(uint32_t crc, const uint8_t *p, size_t n)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
+    uLong c = crc;
     while (n > 0) {
         uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
         c = crc32(c, p, chunk);
@@ -60,6 +60,11 @@ static uint32_t zlib_crc32(const uint8_t *p, size_t n)
         n -= chunk;
     }
     return (uint32_t)c;
+}
+
+static uint32_t zlib_crc32(const uint8_t *p, size_t n)
+{
+    return zlib_crc32_from(0, p, n);
 }
 
 typedef struct checker {
@@ -662,8 +667,10 @@ static uint64_t frame_fault(const nd_map *m, const char magic[4])
 
 /* A chunk table (FORMAT.md section 3): its own CRC and every chunk's, each
  * recomputed here. Damage is reported once per file, at its first bad
- * chunk, with the number of bad chunks. */
-static void check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
+ * chunk, with the number of bad chunks. Returns the CRC of the bytes the
+ * chunks cover, combined from theirs, so that the whole file's is not
+ * computed over them a second time. */
+static uint32_t check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
 {
     uint64_t tab_off = (uint64_t)(s->tab - s->map);
     uint32_t tab_crc = zlib_crc32(s->tab, (size_t)(4 * s->n + 4));
@@ -672,9 +679,12 @@ static void check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
                     "CRC-32 of the chunk table is 0x%08x, the file says 0x%08x", tab_crc,
                     ld_u32(s->tab + 4 * s->n + 4));
     uint64_t bad = 0, first = 0;
+    uLong all = crc32(0L, Z_NULL, 0);
     for (uint64_t i = 0; i < s->n; i++) {
         uint64_t a = i << s->shift, b = ND_MIN(s->covered, a + ((uint64_t)1 << s->shift));
-        if (zlib_crc32(s->map + a, (size_t)(b - a)) != ld_u32(s->tab + 4 * i) && bad++ == 0)
+        uint32_t crc = zlib_crc32(s->map + a, (size_t)(b - a));
+        all = crc32_combine(all, crc, (z_off_t)(b - a));
+        if (crc != ld_u32(s->tab + 4 * i) && bad++ == 0)
             first = i;
     }
     if (bad)
@@ -684,6 +694,7 @@ static void check_sums(checker *c, uint64_t number, int k, const frame_sums *s)
                     (unsigned long long)bad, (unsigned long long)s->n, 1u << s->shift,
                     (unsigned long long)first << s->shift,
                     (unsigned long long)(ND_MIN(s->covered, (first + 1) << s->shift) - 1));
+    return (uint32_t)all;
 }
 
 /* Maps the five files and checks them as files: present, size and CRC as
@@ -736,7 +747,10 @@ static int check_files(checker *c, const seg_meta *meta, nd_map map[FILE_KINDS],
             continue;
         }
         actual->crc[k] = footer_crc;
-        uint32_t crc = zlib_crc32(m->data, m->len - FRAME_FOOTER);
+        /* with a chunk table: its chunks, then the table itself */
+        size_t done = sums.tab ? (size_t)sums.covered : 0;
+        uint32_t crc = sums.tab ? check_sums(c, meta->number, k, &sums) : 0;
+        crc = zlib_crc32_from(crc, m->data + done, m->len - FRAME_FOOTER - done);
         if (crc != footer_crc)
             seg_problem(c, ND_CHECK_ERROR, meta->number, k, m->len - 8,
                         "CRC-32 of bytes 0..%zu is 0x%08x, the footer says 0x%08x (the contents "
@@ -746,8 +760,6 @@ static int check_files(checker *c, const seg_meta *meta, nd_map map[FILE_KINDS],
             seg_problem(c, ND_CHECK_ERROR, meta->number, k, m->len - 8,
                         "footer CRC 0x%08x differs from the catalog's 0x%08x", footer_crc,
                         meta->crc[k]);
-        if (sums.tab)
-            check_sums(c, meta->number, k, &sums);
     }
     return ND_OK;
 }

@@ -1646,6 +1646,18 @@ static int counts_by_bits(const qit *it)
     return 1;
 }
 
+/* Lets the cursors of a tree counts_by_bits accepts (words and their
+ * disjunctions, not yet moved) skip decoding frequencies. */
+static void skip_tfs(qit *it)
+{
+    if (it->kind == IT_TERM) {
+        it->pc->no_tf = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < it->n_opt; i++)
+        skip_tfs(it->opt[i]);
+}
+
 /* The top k of root by score with dynamic pruning: MaxScore for a plain
  * disjunction, block-max for anything else. *total counts the documents
  * scored, a lower bound of the matches. */
@@ -1682,21 +1694,19 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
     }
     if (c->o->split && top->cap > 0 && root->cost >= seg->docs / COUNT_BITS_SHARE &&
         counts_by_bits(root)) {
-        /* the matches counted (and faceted) on iterators that skip the
-         * frequencies, then the top k found with pruning on new ones: the
-         * total is exact, whatever the pruning skips */
-        free_its(c);
-        c->o->count_only = 1;
-        rc = build(c, c->q->root, &root);
-        c->o->count_only = 0;
-        if (rc || !root || (rc = count_bits(c, root, fc, total)))
+        /* the matches counted (and faceted) on these iterators, which need
+         * no frequencies for that, then the top k found with pruning on new
+         * ones: the total is exact, whatever the pruning skips */
+        skip_tfs(root);
+        if ((rc = count_bits(c, root, fc, total)))
             goto out;
         free_its(c);
-        if ((rc = build(c, c->q->root, &root)) || !root)
+        qit *ranked;
+        if ((rc = build(c, c->q->root, &ranked)) || !ranked)
             goto out;
         uint64_t scored = 0;
         int skipped = c->o->skipped;
-        rc = run_pruned(c, root, top, &scored);
+        rc = run_pruned(c, ranked, top, &scored);
         c->o->skipped = skipped;
         goto out;
     }
