@@ -790,7 +790,7 @@ typedef struct seg_check {
 } seg_check;
 
 /* The id column's id of document d (version 2 .col only), and its file
- * offset in .col. The reader checked the offsets when it opened the file. */
+ * offset in .col. check_structure checked every pair of offsets. */
 static const uint8_t *col_id(const segment *s, uint32_t d, size_t *len, uint64_t *off)
 {
     uint32_t a = ld_u32(s->id_off + (size_t)d * 4), b = ld_u32(s->id_off + (size_t)d * 4 + 4);
@@ -1332,6 +1332,8 @@ static int check_structure(checker *c, const seg_meta *actual, nd_err *e)
     segment s;
     nd_err se = {{0}};
     int rc = segment_open(&s, c->dir, actual, 0, &se); /* CRCs were checked above */
+    if (rc == ND_OK && (rc = segment_check_ids(&s, &se)) != ND_OK)
+        segment_close(&s); /* reported below, as a failed open would be */
     if (rc == ND_ENOMEM)
         return err_set(e, rc, "%s", se.msg);
     if (rc == ND_ENOTFOUND || rc == ND_EIO) {

@@ -402,6 +402,10 @@ enum { SF_ID, SF_TITLE, SF_BODY, SF_SOURCE, SF_URL, SF_LANG, SF_COUNT };
  * *cached_block already holds it) and decodes the article. */
 int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
                    stored_doc *out, nd_err *e);
+/* Checks every document's pair of id offsets in a version 2 .col (opening
+ * checks only their ends; segment_doc_id checks the pair it reads).
+ * ND_OK or ND_ECORRUPT. */
+int segment_check_ids(const segment *s, nd_err *e);
 /* The article id of doc: from the id column, without touching .sto, when
  * the segment has one; else from its stored record (segment_stored, with
  * the same block cache). *id points into the segment or into *block. */

@@ -2,10 +2,11 @@
  * segment.c - opening one immutable segment for reading: map its five
  * files, check each frame against the manifest (size and CRC), and load the
  * small in-memory parts - the term dictionary's block index and the stored
- * articles' block index - and validate the columns, the id column of a
- * version 2 .col included. Every length and offset read from disk is checked
- * before use, so a damaged file whose checksum happens to match still gives
- * ND_ECORRUPT, never an out-of-bounds read.
+ * articles' block index - and validate the columns (the id column's
+ * offsets are checked per document as ids are read). Every length and
+ * offset read from disk is checked before use, so a damaged file whose
+ * checksum happens to match still gives ND_ECORRUPT, never an
+ * out-of-bounds read.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,9 +34,11 @@ static int corrupt(nd_err *e, uint64_t number, int kind, const char *fmt, ...)
 }
 
 /* The id column of a version 2 .col, from file offset `at` to the end of
- * the body: offsets[docs + 1] then the ids. Offsets start at 0 and grow by
- * 1..ND_MAX_TERM_BYTES per document (ids are never empty), and the last one
- * is exactly the number of id bytes left in the body. */
+ * the body: offsets[docs + 1] then the ids. Only its ends are checked here
+ * (offsets[0] = 0, offsets[docs] = the id bytes left in the body), so that
+ * opening does not grow with the documents; each document's pair of
+ * offsets is checked when its id is read (segment_doc_id: hits, merges),
+ * and all of them by segment_check_ids (nd_check). */
 static int open_ids(segment *s, size_t at, nd_err *e)
 {
     const uint8_t *p = s->body[FILE_COL];
@@ -47,20 +50,34 @@ static int open_ids(segment *s, size_t at, nd_err *e)
     uint64_t id_bytes = n - at - offs;
     if (ld_u32(off) != 0)
         return CORRUPT(s, FILE_COL, "id offsets do not start at 0");
-    uint32_t prev = 0;
-    for (uint32_t d = 0; d < s->docs; d++) {
-        uint32_t next = ld_u32(off + ((size_t)d + 1) * 4);
-        if (next <= prev || next - prev > ND_MAX_TERM_BYTES)
-            return CORRUPT(s, FILE_COL, "id offset of document %u out of order", d);
-        if (next > id_bytes)
-            return CORRUPT(s, FILE_COL, "id of document %u past the end of the file", d);
-        prev = next;
-    }
-    if (prev != id_bytes)
+    uint32_t last = ld_u32(off + (size_t)s->docs * 4);
+    if (last != id_bytes)
         return CORRUPT(s, FILE_COL, "%llu id bytes, the offsets end at %u",
-                       (unsigned long long)id_bytes, prev);
+                       (unsigned long long)id_bytes, last);
     s->id_off = off;
     s->ids = off + offs;
+    return ND_OK;
+}
+
+/* Document d's id, [*a, *b) of the id bytes: ids are 1..ND_MAX_TERM_BYTES
+ * long and lie inside the id bytes. */
+static int id_range(const segment *s, uint32_t d, uint32_t *a, uint32_t *b, nd_err *e)
+{
+    const uint8_t *o = s->id_off + (size_t)d * 4;
+    uint32_t last = ld_u32(s->id_off + (size_t)s->docs * 4);
+    *a = ld_u32(o);
+    *b = ld_u32(o + 4);
+    if (*b <= *a || *b - *a > ND_MAX_TERM_BYTES || *b > last)
+        return CORRUPT(s, FILE_COL, "id offset of document %u out of order", d);
+    return ND_OK;
+}
+
+int segment_check_ids(const segment *s, nd_err *e)
+{
+    uint32_t a, b;
+    for (uint32_t d = 0; s->id_off && d < s->docs; d++)
+        if (id_range(s, d, &a, &b, e))
+            return ND_ECORRUPT;
     return ND_OK;
 }
 
@@ -398,9 +415,11 @@ int segment_doc_id(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cach
 {
     if (doc >= s->docs)
         return err_set(e, ND_EINVAL, "document %u out of range", doc);
-    if (s->id_off) { /* checked on open: ascending, inside the body */
-        const uint8_t *o = s->id_off + (size_t)doc * 4;
-        uint32_t a = ld_u32(o), b = ld_u32(o + 4);
+    if (s->id_off) {
+        uint32_t a, b;
+        int rc = id_range(s, doc, &a, &b, e);
+        if (rc)
+            return rc;
         *id = (const char *)s->ids + a;
         *len = b - a;
         return ND_OK;
