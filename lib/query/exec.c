@@ -31,6 +31,10 @@
 
 enum { IT_ALL, IT_TERM, IT_DATE, IT_OR, IT_AND, IT_PHRASE };
 
+/* Past this many children an OR keeps them in a heap; below, a scan for
+ * the smallest document is cheaper. */
+#define OR_SCAN_MAX 4
+
 typedef struct qit qit;
 struct qit {
     int kind;     /* IT_* */
@@ -39,6 +43,8 @@ struct qit {
     int started;  /* advanced at least once */
     int fields;   /* IT_OR: its children are one word's term iterators in
                      several fields, scored together as one BM25F term */
+    int term_scan; /* IT_OR: at most OR_SCAN_MAX children, all words, and
+                      nothing excluded: moved inline by adv() */
     int unscored; /* required but not scored (filters) */
     uint32_t doc; /* current match, ND_NO_DOC when exhausted */
     uint64_t cost; /* estimated matches: the cheapest required child leads */
@@ -449,8 +455,11 @@ static int or_of(ectx *c, qit **kids, uint32_t n, qit **out)
         return nomem(c);
     memcpy(it->opt, kids, n * sizeof *kids);
     it->n_opt = n;
-    for (uint32_t i = 0; i < n; i++)
+    it->term_scan = n <= OR_SCAN_MAX;
+    for (uint32_t i = 0; i < n; i++) {
         it->cost += kids[i]->cost;
+        it->term_scan &= kids[i]->kind == IT_TERM;
+    }
     *out = it;
     return ND_OK;
 }
@@ -699,15 +708,41 @@ static int build_node(ectx *c, int32_t n, qit **out)
 static int adv_move(ectx *c, qit *it, uint32_t target);
 static int score(ectx *c, qit *it, double *out);
 
+/* adv() of a word's iterator. */
+static inline int adv_term(ectx *c, qit *it, uint32_t target)
+{
+    if (it->started && it->doc >= target)
+        return ND_OK;
+    if (it->started && it->doc != ND_NO_DOC &&
+        pcursor_advance_here(it->pc, target)) { /* within the loaded block */
+        it->doc = it->pc->doc;
+        return ND_OK;
+    }
+    it->started = 1;
+    int rc = pcursor_advance(it->pc, target, c->e);
+    it->doc = it->pc->doc;
+    return rc;
+}
+
 /* Moves it to its first match >= target (no move if it is already there:
- * the common case, checked inline). */
+ * the common case, checked inline). Words, and disjunctions of a few words
+ * (one word in several fields, most often), move inline. */
 static inline int adv(ectx *c, qit *it, uint32_t target)
 {
     if (it->started && it->doc >= target)
         return ND_OK;
-    if (it->kind == IT_TERM && it->started && it->doc != ND_NO_DOC &&
-        pcursor_advance_here(it->pc, target)) { /* within the loaded block */
-        it->doc = it->pc->doc;
+    if (it->kind == IT_TERM)
+        return adv_term(c, it, target);
+    if (it->term_scan) { /* or_next's scan, with nothing to exclude */
+        uint32_t d = ND_NO_DOC;
+        it->started = 1;
+        for (uint32_t i = 0; i < it->n_opt; i++) {
+            int rc = adv_term(c, it->opt[i], target);
+            if (rc)
+                return rc;
+            d = ND_MIN(d, it->opt[i]->doc);
+        }
+        it->doc = d;
         return ND_OK;
     }
     return adv_move(c, it, target);
@@ -769,10 +804,6 @@ static int settle(ectx *c, qit *it, uint32_t d, int *done)
     *done = !ex;
     return ND_OK;
 }
-
-/* Past this many children an OR keeps them in a heap; below, a scan for
- * the smallest document is cheaper. */
-#define OR_SCAN_MAX 4
 
 static int or_next(ectx *c, qit *it, uint32_t target)
 {
