@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <zlib.h>
@@ -298,7 +299,7 @@ static void test_sample(void **state)
 
 /* A generated corpus: Zipf-like word frequencies, short titles, bodies of
  * very different lengths (the length normalisation matters to the bounds),
- * dates over two years, three segments. */
+ * dates over two years in rough date order, three segments. */
 static void test_generated(void **state)
 {
     (void)state;
@@ -348,8 +349,11 @@ static void test_generated(void **state)
         doc.body_len = bl;
         doc.source = sources[r % 3];
         doc.source_len = strlen(doc.source);
-        doc.date = (r >> 20) % 20 == 0 ? ND_NO_DATE
-                                      : 536457600 + (int64_t)((r >> 24) % 730) * 86400;
+        /* in date order give or take a month, as news arrives: whole date
+         * spans of a segment fall out of a date range and are skipped */
+        doc.date = (r >> 20) % 20 == 0
+                       ? ND_NO_DATE
+                       : 536457600 + (int64_t)(d * 730 / 6000 + (int)((r >> 24) % 61) - 30) * 86400;
         assert_int_equal(nd_writer_add(w, &doc), ND_OK);
         if (d % 2000 == 1999)
             assert_int_equal(nd_writer_commit(w), ND_OK);
@@ -378,11 +382,96 @@ static void test_generated(void **state)
     free(dir);
 }
 
+/* Date filters skip runs of documents whose dates are all out of the range
+ * (segment_date_spans): on articles in rough date order, spread over many
+ * runs, with some undated, every date: query and date bound finds exactly
+ * the articles a scan of the dates finds. */
+static void test_date_spans(void **state)
+{
+    (void)state;
+    enum { N = 4000 };
+    char *dir = tu_mkdtemp(), id[16];
+    static int64_t date[N];
+    nd_writer *w = NULL;
+    assert_int_equal(nd_writer_open(&w, dir, NULL), ND_OK);
+    uint64_t seed = 11;
+    for (int i = 0; i < N; i++) {
+        uint64_t r = tu_rand(&seed);
+        /* 400 days, ten articles a day give or take three days */
+        date[i] = r % 17 == 0 ? ND_NO_DATE
+                              : 536457600 + (int64_t)(i / 10 + (int)((r >> 8) % 7) - 3) * 86400;
+        snprintf(id, sizeof id, "d%d", i);
+        nd_doc doc = tu_doc(id, "news", i % 3 ? "common words" : "common");
+        doc.date = date[i];
+        assert_int_equal(nd_writer_add(w, &doc), ND_OK);
+    }
+    assert_int_equal(nd_writer_commit(w), ND_OK);
+    nd_writer_free(w);
+    nd_index *ix = NULL;
+    assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
+    nd_search *s = NULL;
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    static const char *const text[] = {"", "common ", "words ", "common OR news "};
+    static uint8_t want[N];
+    for (int t = 0; t < 400; t++) {
+        uint64_t r = tu_rand(&seed);
+        int64_t a = 536457600 + (int64_t)(r % 420) * 86400 - 5 * 86400;
+        int64_t b = a + (int64_t)((r >> 10) % 40) * 86400 + 86399;
+        char da[16], db[16], q[128];
+        time_t ta = (time_t)a, tb = (time_t)b;
+        struct tm ga, gb;
+        strftime(da, sizeof da, "%Y-%m-%d", gmtime_r(&ta, &ga));
+        strftime(db, sizeof db, "%Y-%m-%d", gmtime_r(&tb, &gb));
+        const char *words = text[t % 4];
+        int by_opts = (r >> 20) % 2 && words[0]; /* the bounds as options, or as date: */
+        nd_search_opts o = ND_SEARCH_OPTS_INIT;
+        o.snippets = 0;
+        o.ids_only = 1;
+        if (by_opts) {
+            snprintf(q, sizeof q, "%s", words);
+            o.since = a;
+            o.until = b;
+        } else {
+            snprintf(q, sizeof q, "%sdate:%s..%s", words, da, db);
+        }
+        size_t expect = 0;
+        for (int i = 0; i < N; i++) {
+            int has = !strcmp(words, "words ") ? i % 3 != 0 : 1;
+            want[i] = has && date[i] != ND_NO_DATE && date[i] >= a && date[i] <= b;
+            expect += want[i];
+        }
+        nd_hits *h = NULL;
+        if (nd_search_run(s, &h, q, ND_MAX_K, &o) != ND_OK)
+            fail_msg("%s: %s", q, nd_search_errmsg(s));
+        if (nd_hits_count(h) != expect)
+            fail_msg("%s (%s): %zu hits, %zu articles dated in the range", q,
+                     by_opts ? "since/until" : "date:", nd_hits_count(h), expect);
+        for (size_t j = 0; j < nd_hits_count(h); j++) {
+            nd_hit x;
+            assert_int_equal(nd_hits_get(h, j, &x), ND_OK);
+            char num[16] = "";
+            if (x.id_len >= 2 && x.id_len < sizeof num)
+                memcpy(num, x.id + 1, x.id_len - 1);
+            int i = atoi(num);
+            assert_in_range(i, 0, N - 1);
+            if (!want[i])
+                fail_msg("%s: %.*s is not in the range", q, (int)x.id_len, x.id);
+            want[i] = 0; /* each once */
+        }
+        nd_hits_free(h);
+    }
+    nd_search_free(s);
+    nd_index_free(ix);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_date_spans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

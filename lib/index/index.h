@@ -351,7 +351,13 @@ typedef struct segment {
     /* deletions of the snapshot's commit: bit d of word d/64 set = deleted */
     uint64_t *deleted; /* malloc'd, NULL when nothing is deleted */
     uint32_t n_deleted;
+    /* date spans (segment_date_spans), built on first use; allocated with
+     * the segment, so that searches sharing a const segment can fill it */
+    _Atomic(int64_t *) *date_spans;
 } segment;
+
+/* Documents per date span: 2^DATE_SPAN_SHIFT. */
+#define DATE_SPAN_SHIFT 8
 
 /* checks: the CRCs to verify (CHECK_*). */
 int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, nd_err *e);
@@ -370,6 +376,16 @@ static inline int64_t segment_date(const segment *s, uint32_t doc)
 {
     return (int64_t)ld_u64(s->dates + (size_t)doc * 8);
 }
+
+/* The smallest and largest date of each run of 2^DATE_SPAN_SHIFT documents
+ * (documents 0..255, 256..511, ...), at [2*i] and [2*i + 1]; articles
+ * without a date are left out (a run of only those has INT64_MAX,
+ * INT64_MIN). A date-range filter skips the runs that cannot hold a date
+ * in it: news arrives roughly in date order, so a range of dates is mostly
+ * a range of documents. Built on the first call (reading every date once)
+ * and kept for the life of the segment; safe to call from threads sharing
+ * it. NULL when out of memory (callers then skip nothing). */
+const int64_t *segment_date_spans(const segment *s);
 
 /* Looks up key = [field byte][term bytes]. ND_OK, ND_DONE if absent,
  * ND_ECORRUPT. */

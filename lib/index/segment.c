@@ -246,6 +246,8 @@ int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, 
         if (!rc && crc != meta->crc[k])
             rc = err_set(e, ND_ECORRUPT, "%s: checksum differs from the manifest", name);
     }
+    if (!rc && !(s->date_spans = calloc(1, sizeof *s->date_spans)))
+        rc = err_set(e, ND_ENOMEM, "out of memory");
     if (!rc)
         rc = open_columns(s, e);
     if (!rc)
@@ -268,7 +270,41 @@ void segment_close(segment *s)
     free(s->tblock_keylen);
     free(s->sblocks);
     free(s->deleted);
+    if (s->date_spans)
+        free(atomic_load(s->date_spans));
+    free((void *)s->date_spans);
     memset(s, 0, sizeof *s);
+}
+
+const int64_t *segment_date_spans(const segment *s)
+{
+    int64_t *v = atomic_load_explicit(s->date_spans, memory_order_acquire);
+    if (v)
+        return v;
+    size_t n = ((size_t)s->docs + (1u << DATE_SPAN_SHIFT) - 1) >> DATE_SPAN_SHIFT;
+    if (!(v = malloc((n ? n : 1) * 2 * sizeof *v)))
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        uint32_t end = (uint32_t)ND_MIN((uint64_t)s->docs, (uint64_t)(i + 1) << DATE_SPAN_SHIFT);
+        for (uint32_t d = (uint32_t)(i << DATE_SPAN_SHIFT); d < end; d++) {
+            int64_t t = segment_date(s, d);
+            if (t == ND_NO_DATE)
+                continue;
+            lo = ND_MIN(lo, t);
+            hi = ND_MAX(hi, t);
+        }
+        v[2 * i] = lo;
+        v[2 * i + 1] = hi;
+    }
+    /* another thread may have built the same spans meanwhile: keep one */
+    int64_t *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(s->date_spans, &none, v, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        free(v);
+        v = none;
+    }
+    return v;
 }
 
 /* ---- term dictionary --------------------------------------------------- */

@@ -116,6 +116,10 @@ typedef struct ectx {
     uint32_t *lens;
     uint64_t *bits; /* counting: one bit per document of the segment */
     size_t bits_cap; /* words */
+    /* the search's date range (since, until), and the current segment's
+     * date spans when it has one (NULL: none, or out of memory) */
+    int64_t lo, hi;
+    const int64_t *spans;
 } ectx;
 
 static int nomem(ectx *c)
@@ -936,6 +940,22 @@ static int date_in(const qit *it, int64_t d)
     return d != ND_NO_DATE && d >= it->lo && d <= it->hi;
 }
 
+/* The first document >= d of the segment whose date span (spans, from
+ * segment_date_spans) may hold a date in [lo, hi]; seg->docs when none
+ * does, d itself without spans. */
+static uint32_t date_skip(const segment *seg, const int64_t *spans, int64_t lo, int64_t hi,
+                          uint32_t d)
+{
+    if (!spans)
+        return d;
+    for (size_t i = d >> DATE_SPAN_SHIFT; d < seg->docs;) {
+        if (spans[2 * i] <= hi && spans[2 * i + 1] >= lo)
+            return d;
+        d = (uint32_t)(++i << DATE_SPAN_SHIFT);
+    }
+    return seg->docs;
+}
+
 static int adv_move(ectx *c, qit *it, uint32_t target)
 {
     it->started = 1;
@@ -949,10 +969,12 @@ static int adv_move(ectx *c, qit *it, uint32_t target)
         it->doc = it->pc->doc;
         return rc;
     }
-    case IT_DATE: {
-        uint32_t d = target;
+    case IT_DATE: { /* whole spans out of the range are skipped */
+        const int64_t *spans = segment_date_spans(seg);
+        uint32_t d = date_skip(seg, spans, it->lo, it->hi, target);
         while (d < seg->docs && !date_in(it, segment_date(seg, d)))
-            d++;
+            if ((++d & ((1u << DATE_SPAN_SHIFT) - 1)) == 0)
+                d = date_skip(seg, spans, it->lo, it->hi, d);
         it->doc = d < seg->docs ? d : ND_NO_DOC;
         return ND_OK;
     }
@@ -1283,9 +1305,14 @@ static void make_lazy(qit *it)
 static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
 {
     const segment *seg = c->seg;
+    /* with a date range, candidates out of it are dropped before they are
+     * scored; without, the date is read only for what can enter */
+    const int dated = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
     uint32_t t = 0;
     int rc = ND_OK;
     while (t < seg->docs) {
+        if (c->spans && (t = date_skip(seg, c->spans, c->lo, c->hi, t)) >= seg->docs)
+            break; /* no date in the range from t on */
         double th = threshold(top), ub;
         uint32_t end = ND_NO_DOC;
         if (th >= 0) {
@@ -1311,6 +1338,9 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
         double sc;
         int64_t date;
         int ok = 1;
+        t = d + 1;
+        if (dated && !admissible(c, d, &date))
+            continue; /* out of the date range: nothing to score */
         if ((rc = score(c, root, &sc)))
             return rc;
         if (th >= 0 && !(sc > th))
@@ -1321,7 +1351,6 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
         }
         if (rc)
             return rc;
-        t = d + 1;
     }
     return ND_OK;
 }
@@ -1447,7 +1476,10 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
      * children on documents up to rest_end */
     uint32_t rest_ne = 0, rest_end = 0;
     double rest_all = 0;
+    const int dated = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE; /* as in run_blockmax */
     for (uint32_t t = 0;;) {
+        if (c->spans && (t = date_skip(c->seg, c->spans, c->lo, c->hi, t)) >= c->seg->docs)
+            break; /* no date in the range from t on */
         double th = ND_MAX(threshold(top), seed);
         if (th != th_seen) {
             th_seen = th;
@@ -1489,6 +1521,9 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
             win = end == ND_NO_DOC ? ND_NO_DOC : end + 1;
         }
         t = d + 1;
+        int64_t date;
+        if (dated && !admissible(c, d, &date))
+            continue; /* out of the date range: nothing to score */
         memset(on, 0, n);
         double part = 0;
         for (uint32_t i = ne; i < n; i++) {
@@ -1537,7 +1572,6 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
                 continue;
             }
         }
-        int64_t date;
         if (!admissible(c, d, &date))
             continue;
         /* the score, added in the children's order as a full evaluation does */
@@ -1713,6 +1747,9 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
     int64_t lo = c->o->since == ND_NO_DATE ? INT64_MIN : c->o->since;
     int64_t hi = c->o->until == ND_NO_DATE ? INT64_MAX : c->o->until;
     int bounded = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
+    c->lo = lo;
+    c->hi = hi;
+    c->spans = bounded ? segment_date_spans(seg) : NULL;
     qit *root;
     int rc = build(c, c->q->root, &root);
     if (rc || !root)
