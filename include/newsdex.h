@@ -64,10 +64,10 @@ extern "C" {
 /* ---- Versions --------------------------------------------------------- */
 
 #define ND_VERSION_MAJOR 0
-#define ND_VERSION_MINOR 6
+#define ND_VERSION_MINOR 7
 #define ND_VERSION_PATCH 0
 #define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
-#define ND_VERSION_STRING "0.6.0"
+#define ND_VERSION_STRING "0.7.0"
 
 /* The on-disk format version written by this library (docs/FORMAT.md). */
 #define ND_FORMAT_VERSION 2
@@ -316,10 +316,10 @@ typedef struct nd_open_opts {
 
 /** Opens the last commit of the index at `dir` as an immutable snapshot.
  *  Every file's magic, version, size and structure is verified. Checksums:
- *  files of format 2 carry a CRC-32 per 16 KiB chunk, verified the first
- *  time a search reads the chunk (so opening costs the same whatever the
- *  index size, and a damaged chunk fails, with ND_ECORRUPT, only what reads
- *  it); files of format 1, and the per-document columns, are verified
+ *  files of format 2 (and columns files of newsdex 0.7 on) carry a CRC-32
+ *  per 16 KiB chunk, verified the first time a search reads the chunk (so
+ *  opening costs the same whatever the index size, and a damaged chunk
+ *  fails, with ND_ECORRUPT, only what reads it); older files are verified
  *  whole here. nd_check verifies everything.
  *  @param out caller owns, free with nd_index_free. On failure *out is NULL.
  *  @param errbuf optional (may be NULL): receives the detailed message on

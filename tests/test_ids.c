@@ -22,6 +22,7 @@
 #include "index/index.h"
 #include "newsdex.h"
 #include "testutil.h"
+#include "framing.h"
 
 #define BASE_DATE 1400000000
 
@@ -126,12 +127,19 @@ static void col_path(char *buf, size_t n, const char *dir, int seg)
     snprintf(buf, n, "%s/seg-%d.col", dir, seg);
 }
 
+/* seg-<seg>.col as an image of header, body and footer (*n bytes; a
+ * chunk table, FORMAT.md section 3, is left out: write_col makes a new
+ * one), so that the tests can change the body and its length. */
 static uint8_t *load_col(const char *dir, int seg, size_t *n)
 {
     char path[4200];
     col_path(path, sizeof path, dir, seg);
     uint8_t *p = (uint8_t *)tu_read_file(path, n);
     assert_non_null(p);
+    size_t end = tf_body_end(p, *n);
+    assert_true(end + FRAME_FOOTER <= *n);
+    memmove(p + end, p + *n - FRAME_FOOTER, FRAME_FOOTER);
+    *n = end + FRAME_FOOTER;
     return p;
 }
 
@@ -151,18 +159,25 @@ static void sql(const char *dir, const char *q)
  * seg-<seg>.col with a recomputed footer, and records its size and CRC in
  * the catalog (FORMAT.md sections 3 and 4): only structure checks can tell
  * it from a file the writer made. */
+/* Writes an image of header, body and footer (n bytes) as seg-<seg>.col,
+ * framed for its version (with a chunk table from version 3), and records
+ * its size and CRC in the catalog. */
 static void write_col(const char *dir, int seg, uint8_t *img, size_t n)
 {
-    st_u64(img + n - FRAME_FOOTER, n - FRAME_HEADER - FRAME_FOOTER);
-    uint32_t crc = (uint32_t)crc32(0, img, (uInt)(n - FRAME_FOOTER));
-    st_u32(img + n - FRAME_FOOTER + 8, crc);
-    memcpy(img + n - 4, "NDCL", 4);
+    size_t body = n - FRAME_HEADER - FRAME_FOOTER;
+    uint8_t *out = malloc(FRAME_HEADER + body + tf_tail(img, body));
+    assert_non_null(out);
+    memcpy(out, img, FRAME_HEADER + body);
+    memcpy(out, "NDCL", 4);
+    size_t size = tf_frame(out, body);
+    uint32_t crc = ld_u32(out + size - 8);
     char path[4200], q[256];
     col_path(path, sizeof path, dir, seg);
-    tu_write_file(path, img, n);
-    snprintf(q, sizeof q, "UPDATE segments SET col_size = %zu, col_crc = %u WHERE number = %d", n,
-             crc, seg);
+    tu_write_file(path, out, size);
+    snprintf(q, sizeof q, "UPDATE segments SET col_size = %zu, col_crc = %u WHERE number = %d",
+             size, crc, seg);
     sql(dir, q);
+    free(out);
 }
 
 /* The file offset of the id offsets of a .col image of D documents. */
@@ -177,7 +192,7 @@ static void make_col_v1(const char *dir, int seg)
 {
     size_t n;
     uint8_t *img = load_col(dir, seg, &n);
-    assert_int_equal(ld_u16(img + 4), 2);
+    assert_int_equal(ld_u16(img + 4), COL_VERSION);
     uint32_t D = ld_u32(img + 8);
     size_t len = ids_at(D) + FRAME_FOOTER;
     assert_true(len < n);
@@ -309,7 +324,7 @@ static void test_ids_layout(void **state)
     char *dir = build_index(sizes, 1);
     size_t n;
     uint8_t *img = load_col(dir, 1, &n);
-    assert_int_equal(ld_u16(img + 4), 2); /* .col frame version */
+    assert_int_equal(ld_u16(img + 4), 3); /* .col frame version */
     uint32_t D = ld_u32(img + 8);
     assert_int_equal(D, 60);
     const uint8_t *off = img + ids_at(D), *ids = off + 4 * ((size_t)D + 1);
@@ -324,9 +339,20 @@ static void test_ids_layout(void **state)
         assert_true((int64_t)ld_u64(img + FRAME_HEADER + 32 + 12 * (size_t)D + 8 * (size_t)d) ==
                     article_date(d));
     }
-    /* the id bytes end the body exactly */
+    /* the id bytes end the body exactly; the chunk table follows it */
     assert_int_equal((size_t)(ids - img) + ld_u32(off + 4 * (size_t)D) + FRAME_FOOTER, n);
     free(img);
+    char path[4200];
+    col_path(path, sizeof path, dir, 1);
+    size_t size;
+    uint8_t *raw = (uint8_t *)tu_read_file(path, &size);
+    assert_non_null(raw);
+    size_t body = n - FRAME_HEADER - FRAME_FOOTER;
+    assert_int_equal(tf_body_end(raw, size), FRAME_HEADER + body);
+    assert_int_equal(size, FRAME_HEADER + body + 4 * ((FRAME_HEADER + body - 1) / 16384 + 1) + 8 +
+                               FRAME_FOOTER);
+    assert_int_equal(ld_u32(raw + size - FRAME_FOOTER - 8), 14); /* 16 KiB chunks */
+    free(raw);
 
     nd_index *ix = open_index(dir);
     assert_non_null(ix->segs[0].id_off);
@@ -553,14 +579,14 @@ static void test_ids_corrupt(void **state)
         case CUT_OFFSETS: /* the body ends inside the offsets */
             len = at + 4 * ((size_t)D / 2) + FRAME_FOOTER;
             break;
-        case NO_SECTION: /* version 2 with the version 1 body */
+        case NO_SECTION: /* a version with ids, the version 1 body */
             len = at + FRAME_FOOTER;
             break;
         case EXTRA_BYTE: /* a byte after the last id */
             len = n + 1;
             img[end] = 'x';
             break;
-        case V1_WITH_IDS: /* version 1 with the version 2 body */
+        case V1_WITH_IDS: /* version 1 with a body that has ids */
             st_u16(img + 4, 1);
             break;
         case PAST_LAST: /* document D-2's id ends a few bytes past the id bytes */

@@ -1358,6 +1358,10 @@ static void guard_segment(guarded *g, segment *s, fence *file)
         if (k == 3) {
             s->lens = copy + (g->saved.lens - real);
             s->dates = copy + (g->saved.dates - real);
+            if (s->id_off) {
+                s->id_off = copy + (g->saved.id_off - real);
+                s->ids = copy + (g->saved.ids - real);
+            }
         }
     }
     size_t ilen = FRAME_HEADER + s->body_len[0] - (size_t)s->tdx_index_off;
@@ -1502,11 +1506,26 @@ static int walk_segment(segment *s, int what, fence *fd, fence *fp)
 {
     int bad = 0;
     uint64_t sum = 0;
-    for (uint32_t d = 0; d < s->docs; d++) {
-        sum += (uint64_t)segment_date(s, d);
-        for (int f = 0; f < N_TEXT_FIELDS; f++)
-            sum += segment_len(s, f, d);
+    nd_err e = {{0}};
+    nd_buf block = {0};
+    uint32_t cached = UINT32_MAX;
+    for (uint32_t d = 0; d < s->docs; d++) { /* the columns, checked as queries read them */
+        int64_t date;
+        uint32_t len;
+        const char *id;
+        size_t id_len;
+        bad += segment_date_at(s, d, &date, &e) == ND_ECORRUPT;
+        sum += (uint64_t)date;
+        for (int f = 0; f < N_TEXT_FIELDS; f++) {
+            bad += segment_len_at(s, f, d, &len, &e) == ND_ECORRUPT;
+            sum += len;
+        }
+        int rc = segment_doc_id(s, d, &block, &cached, &id, &id_len, &e);
+        if (rc != ND_OK && rc != ND_ECORRUPT)
+            fail_msg("segment_doc_id: %d", rc);
+        bad += rc == ND_ECORRUPT;
     }
+    buf_free(&block);
     if (what & WALK_POSTINGS)
         bad += walk_dictionary(s, fd, fp);
     if (what & WALK_STORED)
@@ -2086,6 +2105,49 @@ static void test_segment_checked_when_read(void **state)
         assert_true(walk_index(f, dir, 0, WALK_POSTINGS) > 0);
         restore_file(&fs, k);
     }
+    assert_int_equal(walk_index(f, dir, 0, WALK_ALL), 0);
+    free_files(&fs);
+    free_corpus(&c);
+    /* the columns (format 3 .col): the date of an article in the third
+     * chunk (the url lengths of the last articles, the dates of the first
+     * 1,600; nothing an open reads), checked when a query reads the date
+     * of any of them, not when the index is opened */
+    build_small(f, "ixc", dir, sizeof dir, &c, 3000, 0x56ull, 0);
+    load_files(&fs, dir);
+    uint32_t D = ld_u32(fs.orig[FILE_COL] + FRAME_HEADER);
+    size_t at = FRAME_HEADER + 32 + 12 * (size_t)D + 8 * 200; /* article 200's date */
+    assert_true(at >= 32768 && at < 49152 && FRAME_HEADER + 32 + 20 * (size_t)D >= 49152);
+    b = fs.orig[FILE_COL][at] ^ 0x01;
+    put_bytes(fs.path[FILE_COL], at, &b, 1);
+    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    rc = nd_search_run(s, &h, "alpha OR beta OR market OR oil", 10, &o);
+    assert_int_equal(rc, ND_ECORRUPT);
+    if (!strstr(nd_search_errmsg(s), "seg-1.col: checksum mismatch in bytes 32768..49151"))
+        fail_msg("message: %s", nd_search_errmsg(s));
+    nd_search_free(s);
+    nd_index_free(ix);
+    assert_true(walk_index(f, dir, 0, WALK_ALL) > 0);
+    ASSERT_OK(nd_check(&r, dir, NULL, msg, sizeof msg), msg);
+    nd_check_summary_get(r, &sum);
+    assert_true(sum.errors > 0);
+    nd_check_report_free(r);
+    restore_file(&fs, FILE_COL);
+    /* and a body length in the second chunk (articles 1086..2999), read to
+     * score any article from 1024 on */
+    at = FRAME_HEADER + 32 + 4 * ((size_t)D + 2000);
+    assert_true(at >= 16384 && at < 32768);
+    b = fs.orig[FILE_COL][at] ^ 0x01;
+    put_bytes(fs.path[FILE_COL], at, &b, 1);
+    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    rc = nd_search_run(s, &h, "alpha OR beta OR market OR oil", ND_MAX_K, &o);
+    assert_int_equal(rc, ND_ECORRUPT);
+    if (!strstr(nd_search_errmsg(s), "seg-1.col: checksum mismatch in bytes 16384..32767"))
+        fail_msg("message: %s", nd_search_errmsg(s));
+    nd_search_free(s);
+    nd_index_free(ix);
+    restore_file(&fs, FILE_COL);
     assert_int_equal(walk_index(f, dir, 0, WALK_ALL), 0);
     free_files(&fs);
     free_corpus(&c);

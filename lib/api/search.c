@@ -103,14 +103,14 @@ int nd_date_period(int64_t *first, int64_t *last, const char *s, size_t len)
     return query_date_period(first, last, s, len);
 }
 
-/* Starts hit slot i from entry te: score and date, no field yet. */
-static hit_rec *hit_begin(nd_hits *h, size_t i, const topk_entry *te, const segment *seg,
-                          uint32_t local)
+/* Starts hit slot i from entry te: score and date (the topk entry's, read
+ * from the date column when the hit was found), no field yet. */
+static hit_rec *hit_begin(nd_hits *h, size_t i, const topk_entry *te)
 {
     hit_rec *r = &h->h[i];
     memset(r, 0, sizeof *r);
     r->score = te->score;
-    r->date = segment_date(seg, local);
+    r->date = te->date;
     return r;
 }
 
@@ -140,12 +140,12 @@ static int add_hit(nd_search *s, nd_hits *h, const snip_terms *st, const topk_en
         size_t len;
         if ((rc = segment_doc_id(seg, local, &s->block, &s->cached_block, &id, &len, &s->err)))
             return rc;
-        return hit_field(s, h, hit_begin(h, i, te, seg, local), SF_ID, id, len);
+        return hit_field(s, h, hit_begin(h, i, te), SF_ID, id, len);
     }
     stored_doc sd;
     if ((rc = segment_stored(seg, local, &s->block, &s->cached_block, &sd, &s->err)))
         return rc;
-    hit_rec *r = hit_begin(h, i, te, seg, local);
+    hit_rec *r = hit_begin(h, i, te);
     for (int f = 0; f < SF_COUNT && !rc; f++)
         if (f != SF_BODY) /* only the snippet of the body is returned */
             rc = hit_field(s, h, r, f, sd.f[f], sd.len[f]);

@@ -1,9 +1,9 @@
 /*
  * frame.c - the envelope shared by every index file: an 8-byte header
  * (magic, format version, flags) and a 16-byte footer (body length, CRC32
- * of everything before the footer, magic again). From version 2 on, every
- * file but .col (and MANIFEST, never rewritten) has a chunk table between
- * body and footer: a CRC-32 per 16 KiB chunk, so that readers check what
+ * of everything before the footer, magic again). From version 2 on (.col:
+ * version 3; MANIFEST, never rewritten, never) a file has a chunk table
+ * between body and footer: a CRC-32 per 16 KiB chunk, so that readers check what
  * they read when they first read it, and opening an index costs the same
  * whatever its size. Writers stream through fout, which checksums as it
  * buffers; readers call frame_check before trusting a single byte of the
@@ -71,8 +71,9 @@ uint16_t frame_max_version(const char magic[4])
 
 int frame_has_sums(const char magic[4], uint16_t version)
 {
-    return version >= SUMS_VERSION && memcmp(magic, "NDCL", 4) != 0 &&
-           memcmp(magic, "NDMF", 4) != 0;
+    if (memcmp(magic, "NDCL", 4) == 0)
+        return version >= COL_SUMS_VERSION;
+    return version >= SUMS_VERSION && memcmp(magic, "NDMF", 4) != 0;
 }
 
 int fout_open(fout *f, const char *path, const char magic[4], nd_err *e)

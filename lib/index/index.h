@@ -44,11 +44,12 @@ enum {
 #define FRAME_HEADER 8  /* magic[4] u16 version u16 flags */
 #define FRAME_FOOTER 16 /* u64 body_len, u32 crc32, magic[4] */
 
-/* Files of frame version SUMS_VERSION and later (all but .col and
- * MANIFEST) end their body with a table of CRC-32s, one per chunk of
+/* Files of frame version SUMS_VERSION and later (.col: COL_SUMS_VERSION;
+ * never MANIFEST) end their body with a table of CRC-32s, one per chunk of
  * 2^SUMS_SHIFT bytes (FORMAT.md section 3), so that a reader checks each
  * chunk the first time it reads from it instead of whole files at open. */
 #define SUMS_VERSION 2
+#define COL_SUMS_VERSION 3
 #define SUMS_SHIFT 14 /* 16 KiB chunks */
 #define FRAME_MIN_VERSION 1
 
@@ -129,10 +130,11 @@ static inline int frame_sums_check(const frame_sums *s, uint64_t off, uint64_t l
 }
 
 /* The frame version of .col files written now: version 1's columns followed
- * by the id column (FORMAT.md section 5). Readers accept .col versions 1 and
+ * by the id column (version 2), then a chunk table (version 3; FORMAT.md
+ * sections 3 and 5). Readers accept .col versions 1 and
  * COL_VERSION, MANIFEST version 1, and versions 1 to ND_FORMAT_VERSION for
  * every other file. */
-#define COL_VERSION 2
+#define COL_VERSION 3
 /* The highest frame version readers accept for files with this magic. */
 uint16_t frame_max_version(const char magic[4]);
 /* Does a file with this magic and version carry a chunk table? */
@@ -354,6 +356,9 @@ typedef struct segment {
     /* date spans (segment_date_spans), built on first use; allocated with
      * the segment, so that searches sharing a const segment can fill it */
     _Atomic(int64_t *) *date_spans;
+    /* a .col with a chunk table: bit g set when segment_col_group(g) was
+     * checked; NULL otherwise (nothing to check) */
+    _Atomic uint64_t *col_groups;
 } segment;
 
 /* Documents per date span: 2^DATE_SPAN_SHIFT. */
@@ -363,18 +368,53 @@ typedef struct segment {
 int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, nd_err *e);
 void segment_close(segment *s);
 
+/* Column values. A .col of frame version 3 has a chunk table, and
+ * segment_len_at / segment_date_at check the chunk holding the value the
+ * first time it is read (ND_ECORRUPT on a mismatch); segment_len /
+ * segment_date read without checking, for code that checked the whole
+ * column first (segment_check_columns). Older .col files were checked
+ * whole at open. */
 static inline uint32_t segment_len(const segment *s, int field, uint32_t doc)
 {
     return ld_u32(s->lens + ((size_t)field * s->docs + doc) * 4);
 }
+static inline int64_t segment_date(const segment *s, uint32_t doc)
+{
+    return (int64_t)ld_u64(s->dates + (size_t)doc * 8);
+}
+static inline int segment_col_check(const segment *s, const uint8_t *p, size_t n, nd_err *e)
+{
+    return frame_sums_check(&s->sums[FILE_COL], (uint64_t)(p - s->map[FILE_COL].data), n, e);
+}
+static inline int segment_len_at(const segment *s, int field, uint32_t doc, uint32_t *len,
+                                 nd_err *e)
+{
+    const uint8_t *p = s->lens + ((size_t)field * s->docs + doc) * 4;
+    int rc = segment_col_check(s, p, 4, e);
+    *len = ld_u32(p);
+    return rc;
+}
+static inline int segment_date_at(const segment *s, uint32_t doc, int64_t *date, nd_err *e)
+{
+    const uint8_t *p = s->dates + (size_t)doc * 8;
+    int rc = segment_col_check(s, p, 8, e);
+    *date = (int64_t)ld_u64(p);
+    return rc;
+}
+/* Checks every chunk of the columns (lengths, dates, ids) before a reader
+ * walks all of them (merges, nd_check). ND_OK or ND_ECORRUPT. */
+int segment_check_columns(const segment *s, nd_err *e);
+/* Checks the chunks holding the lengths and dates of documents
+ * g * 2^COL_GROUP_SHIFT .. (g + 1) * 2^COL_GROUP_SHIFT - 1, once per group
+ * (a bitmap shared by the threads reading the segment), so that a query
+ * reads them with segment_len / segment_date after one test per group.
+ * ND_OK or ND_ECORRUPT. */
+int segment_col_group(const segment *s, uint32_t g, nd_err *e);
+#define COL_GROUP_SHIFT 10
 /* Deleted documents are skipped by every query, count and facet. */
 static inline int segment_deleted(const segment *s, uint32_t doc)
 {
     return s->deleted && ((s->deleted[doc >> 6] >> (doc & 63)) & 1);
-}
-static inline int64_t segment_date(const segment *s, uint32_t doc)
-{
-    return (int64_t)ld_u64(s->dates + (size_t)doc * 8);
 }
 
 /* The smallest and largest date of each run of 2^DATE_SPAN_SHIFT documents

@@ -229,6 +229,9 @@ static int build_columns(merger *m, seg_columns *cols, uint8_t *lens[N_TEXT_FIEL
     for (uint32_t i = 0; i < m->n; i++) {
         msrc *s = &m->src[i];
         const segment *seg = s->seg;
+        int rc = segment_check_columns(seg, e); /* all of them are copied below */
+        if (rc)
+            return rc;
         s->base = (uint32_t)total;
         int any = 0;
         for (uint32_t d = 0; d < seg->docs && !any; d++)

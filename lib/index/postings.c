@@ -258,11 +258,15 @@ int pcursor_shallow(pcursor *c, uint32_t d, uint32_t *max_tf, uint32_t *min_len,
             if (rc)
                 return rc;
         }
-        uint32_t mtf = 0, mlen = UINT32_MAX;
+        uint32_t mtf = 0, mlen = UINT32_MAX, len = 1;
         for (uint32_t i = 0; i < c->n; i++) {
             mtf = ND_MAX(mtf, c->no_tf ? UINT32_MAX : c->tfs[i]);
-            mlen = c->field < N_TEXT_FIELDS ? ND_MIN(mlen, segment_len(c->seg, c->field, c->docs[i]))
-                                            : 1;
+            if (c->field < N_TEXT_FIELDS) {
+                int rc = segment_len_at(c->seg, c->field, c->docs[i], &len, e);
+                if (rc)
+                    return rc;
+            }
+            mlen = ND_MIN(mlen, len);
         }
         c->one_max_tf = mtf;
         c->one_min_len = mlen;

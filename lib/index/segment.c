@@ -48,6 +48,10 @@ static int open_ids(segment *s, size_t at, nd_err *e)
         return CORRUPT(s, FILE_COL, "id column truncated (%u documents)", s->docs);
     const uint8_t *off = p + at;
     uint64_t id_bytes = n - at - offs;
+    int rc;
+    if ((rc = segment_col_check(s, off, 4, e)) ||
+        (rc = segment_col_check(s, off + (size_t)s->docs * 4, 4, e)))
+        return rc;
     if (ld_u32(off) != 0)
         return CORRUPT(s, FILE_COL, "id offsets do not start at 0");
     uint32_t last = ld_u32(off + (size_t)s->docs * 4);
@@ -65,6 +69,9 @@ static int id_range(const segment *s, uint32_t d, uint32_t *a, uint32_t *b, nd_e
 {
     const uint8_t *o = s->id_off + (size_t)d * 4;
     uint32_t last = ld_u32(s->id_off + (size_t)s->docs * 4);
+    int rc = segment_col_check(s, o, 8, e);
+    if (rc)
+        return rc;
     *a = ld_u32(o);
     *b = ld_u32(o + 4);
     if (*b <= *a || *b - *a > ND_MAX_TERM_BYTES || *b > last)
@@ -88,24 +95,30 @@ static int open_columns(segment *s, nd_err *e)
     size_t head = 8 + 8 * N_TEXT_FIELDS;
     if (n < head)
         return CORRUPT(s, 3, "truncated header");
+    /* a .col with a chunk table: the rest is checked as it is read */
+    int rc = frame_sums_check(&s->sums[FILE_COL], FRAME_HEADER, head, e);
+    if (rc)
+        return rc;
     s->docs = ld_u32(p);
     if (s->docs != s->meta.docs || ld_u32(p + 4) != N_TEXT_FIELDS)
         return CORRUPT(s, 3, "document count %u does not match the manifest (%u)", s->docs,
                        s->meta.docs);
     uint64_t v1_len = head + (uint64_t)s->docs * (4 * N_TEXT_FIELDS + 8);
-    /* frame_check let only versions 1 and 2 through */
+    /* frame_check let only versions 1 to COL_VERSION through */
     int has_ids = ld_u16(s->map[FILE_COL].data + 4) >= 2;
     if (has_ids ? (uint64_t)n < v1_len : (uint64_t)n != v1_len)
         return CORRUPT(s, 3, "size does not match %u documents", s->docs);
-    if (has_ids) {
-        int rc = open_ids(s, (size_t)v1_len, e);
-        if (rc)
-            return rc;
-    }
+    if (has_ids && (rc = open_ids(s, (size_t)v1_len, e)))
+        return rc;
     for (int f = 0; f < N_TEXT_FIELDS; f++)
         s->sum_len[f] = ld_u64(p + 8 + (size_t)8 * f);
     s->lens = p + head;
     s->dates = s->lens + (size_t)s->docs * 4 * N_TEXT_FIELDS;
+    if (s->sums[FILE_COL].ok) { /* checked as it is read: remember the groups done */
+        size_t groups = ((size_t)s->docs >> COL_GROUP_SHIFT) + 1;
+        if (!(s->col_groups = calloc((groups + 63) / 64, sizeof *s->col_groups)))
+            return err_set(e, ND_ENOMEM, "out of memory");
+    }
     return ND_OK;
 }
 
@@ -270,10 +283,34 @@ void segment_close(segment *s)
     free(s->tblock_keylen);
     free(s->sblocks);
     free(s->deleted);
+    free((void *)s->col_groups);
     if (s->date_spans)
         free(atomic_load(s->date_spans));
     free((void *)s->date_spans);
     memset(s, 0, sizeof *s);
+}
+
+int segment_col_group(const segment *s, uint32_t g, nd_err *e)
+{
+    if (!s->col_groups ||
+        (atomic_load_explicit(&s->col_groups[g >> 6], memory_order_relaxed) >> (g & 63)) & 1)
+        return ND_OK;
+    size_t lo = (size_t)g << COL_GROUP_SHIFT;
+    size_t n = ND_MIN((size_t)s->docs, lo + ((size_t)1 << COL_GROUP_SHIFT)) - ND_MIN(lo, s->docs);
+    int rc = ND_OK;
+    for (int f = 0; f < N_TEXT_FIELDS && !rc; f++)
+        rc = segment_col_check(s, s->lens + ((size_t)f * s->docs + lo) * 4, n * 4, e);
+    if (!rc)
+        rc = segment_col_check(s, s->dates + lo * 8, n * 8, e);
+    if (!rc)
+        atomic_fetch_or_explicit(&s->col_groups[g >> 6], (uint64_t)1 << (g & 63),
+                                 memory_order_relaxed);
+    return rc;
+}
+
+int segment_check_columns(const segment *s, nd_err *e)
+{
+    return frame_sums_check(&s->sums[FILE_COL], FRAME_HEADER, s->body_len[FILE_COL], e);
 }
 
 const int64_t *segment_date_spans(const segment *s)
@@ -281,6 +318,9 @@ const int64_t *segment_date_spans(const segment *s)
     int64_t *v = atomic_load_explicit(s->date_spans, memory_order_acquire);
     if (v)
         return v;
+    nd_err e = {{0}}; /* damage: no spans; reading the dates reports it */
+    if (segment_col_check(s, s->dates, (size_t)s->docs * 8, &e))
+        return NULL;
     size_t n = ((size_t)s->docs + (1u << DATE_SPAN_SHIFT) - 1) >> DATE_SPAN_SHIFT;
     if (!(v = malloc((n ? n : 1) * 2 * sizeof *v)))
         return NULL;
@@ -454,7 +494,7 @@ int segment_doc_id(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cach
     if (s->id_off) {
         uint32_t a, b;
         int rc = id_range(s, doc, &a, &b, e);
-        if (rc)
+        if (rc || (rc = segment_col_check(s, s->ids + a, b - a, e)))
             return rc;
         *id = (const char *)s->ids + a;
         *len = b - a;

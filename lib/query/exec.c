@@ -120,6 +120,9 @@ typedef struct ectx {
      * date spans when it has one (NULL: none, or out of memory) */
     int64_t lo, hi;
     const int64_t *spans;
+    /* the group of documents (COL_GROUP_SHIFT) of the current segment
+     * whose columns col_ready saw checked last */
+    uint32_t ready_group;
 } ectx;
 
 static int nomem(ectx *c)
@@ -972,9 +975,16 @@ static int adv_move(ectx *c, qit *it, uint32_t target)
     case IT_DATE: { /* whole spans out of the range are skipped */
         const int64_t *spans = segment_date_spans(seg);
         uint32_t d = date_skip(seg, spans, it->lo, it->hi, target);
-        while (d < seg->docs && !date_in(it, segment_date(seg, d)))
-            if ((++d & ((1u << DATE_SPAN_SHIFT) - 1)) == 0)
-                d = date_skip(seg, spans, it->lo, it->hi, d);
+        for (; d < seg->docs; d++) {
+            int64_t t;
+            int rc = segment_date_at(seg, d, &t, c->e);
+            if (rc)
+                return rc;
+            if (date_in(it, t))
+                break;
+            if (((d + 1) & ((1u << DATE_SPAN_SHIFT) - 1)) == 0)
+                d = date_skip(seg, spans, it->lo, it->hi, d + 1) - 1;
+        }
         it->doc = d < seg->docs ? d : ND_NO_DOC;
         return ND_OK;
     }
@@ -1029,7 +1039,8 @@ static int or_sum(ectx *c, qit *it, double *sum)
     return ND_OK;
 }
 
-/* A term iterator's part of the BM25F pseudo-frequency on its document. */
+/* A term iterator's part of the BM25F pseudo-frequency on its document,
+ * the current candidate (its lengths were checked by col_ready). */
 static double term_ptf(const ectx *c, const qit *it)
 {
     if (it->field >= N_TEXT_FIELDS)
@@ -1107,12 +1118,13 @@ static int term_ptf_bound(ectx *c, qit *it, uint32_t d, uint32_t *end, double *o
          * next document, and 0 on the documents before it */
         while (pc->docs[it->one_j] < d) /* d <= the last document here */
             it->one_j++;
-        uint32_t nd = pc->docs[it->one_j];
+        uint32_t nd = pc->docs[it->one_j], len;
         if (nd > d) {
             last = nd - 1;
         } else {
-            *out = bm25_ptf(c->o->bm25, it->w, pc->tfs[it->one_j],
-                            segment_len(c->seg, it->field, nd), c->avglen[it->field]);
+            if ((rc = segment_len_at(c->seg, it->field, nd, &len, c->e)))
+                return rc;
+            *out = bm25_ptf(c->o->bm25, it->w, pc->tfs[it->one_j], len, c->avglen[it->field]);
             last = d;
         }
     } else {
@@ -1205,10 +1217,12 @@ static int term_ptf_max(ectx *c, qit *it, double *out)
             return ND_OK;
         if (rc)
             return rc;
-        for (uint32_t j = 0; j < pc->n; j++)
-            m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->tfs[j],
-                                   segment_len(c->seg, it->field, pc->docs[j]),
-                                   c->avglen[it->field]));
+        for (uint32_t j = 0; j < pc->n; j++) {
+            uint32_t len;
+            if ((rc = segment_len_at(c->seg, it->field, pc->docs[j], &len, c->e)))
+                return rc;
+            m = ND_MAX(m, bm25_ptf(c->o->bm25, it->w, pc->tfs[j], len, c->avglen[it->field]));
+        }
     }
     *out = m;
     return ND_OK;
@@ -1266,8 +1280,23 @@ static int global_bound(ectx *c, qit *it, double *out)
 /* ---- the search --------------------------------------------------------------- */
 
 
+/* Makes sure the columns of the current segment were checked where they
+ * hold candidate d's lengths and date (segment_col_group); candidates come
+ * in ascending order, so most find their group already done. Scoring and
+ * admissible() then read the columns unchecked. */
+static inline int col_ready(ectx *c, uint32_t d)
+{
+    uint32_t g = d >> COL_GROUP_SHIFT;
+    if (g == c->ready_group)
+        return ND_OK;
+    int rc = segment_col_group(c->seg, g, c->e);
+    if (!rc)
+        c->ready_group = g;
+    return rc;
+}
+
 /* Is local document d of the current segment live and within the search's
- * date bounds? *date receives its date. */
+ * date bounds? *date receives its date (col_ready(d) first). */
 static int admissible(const ectx *c, uint32_t d, int64_t *date)
 {
     if (segment_deleted(c->seg, d))
@@ -1275,8 +1304,7 @@ static int admissible(const ectx *c, uint32_t d, int64_t *date)
     *date = segment_date(c->seg, d);
     if (c->o->since == ND_NO_DATE && c->o->until == ND_NO_DATE)
         return 1;
-    return *date != ND_NO_DATE && (c->o->since == ND_NO_DATE || *date >= c->o->since) &&
-           (c->o->until == ND_NO_DATE || *date <= c->o->until);
+    return *date != ND_NO_DATE && *date >= c->lo && *date <= c->hi;
 }
 
 /* The score a document needs to enter the top k (strictly more, as a later
@@ -1339,6 +1367,8 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
         int64_t date;
         int ok = 1;
         t = d + 1;
+        if ((rc = col_ready(c, d)))
+            return rc;
         if (dated && !admissible(c, d, &date))
             continue; /* out of the date range: nothing to score */
         if ((rc = score(c, root, &sc)))
@@ -1408,6 +1438,8 @@ static int seed_threshold(ectx *c, int32_t lead_node, size_t k, double *out)
         int64_t date;
         double s;
         int ok = 1;
+        if ((rc = col_ready(c, d)))
+            break;
         if (!admissible(c, d, &date))
             continue;
         if ((rc = score(c, l, &s)))
@@ -1522,6 +1554,8 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
         }
         t = d + 1;
         int64_t date;
+        if ((rc = col_ready(c, d)))
+            goto out;
         if (dated && !admissible(c, d, &date))
             continue; /* out of the date range: nothing to score */
         memset(on, 0, n);
@@ -1685,6 +1719,8 @@ static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
         for (; m; m &= m - 1) {
             uint32_t d = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
             int64_t date;
+            if ((rc = col_ready(c, d)))
+                return rc;
             if (!admissible(c, d, &date))
                 continue;
             (*total)++;
@@ -1750,6 +1786,7 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
     c->lo = lo;
     c->hi = hi;
     c->spans = bounded ? segment_date_spans(seg) : NULL;
+    c->ready_group = UINT32_MAX; /* none yet */
     qit *root;
     int rc = build(c, c->q->root, &root);
     if (rc || !root)
@@ -1784,10 +1821,10 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
     }
     for (rc = adv(c, root, 0); !rc && root->doc != ND_NO_DOC; rc = adv(c, root, root->doc + 1)) {
         uint32_t d = root->doc;
-        if (segment_deleted(seg, d))
-            continue;
-        int64_t date = segment_date(seg, d);
-        if (bounded && (date == ND_NO_DATE || date < lo || date > hi))
+        int64_t date;
+        if ((rc = col_ready(c, d)))
+            break;
+        if (!admissible(c, d, &date))
             continue;
         (*total)++;
         if (fc)
