@@ -415,7 +415,7 @@ static void test_date_spans(void **state)
     static uint8_t want[N];
     for (int t = 0; t < 400; t++) {
         uint64_t r = tu_rand(&seed);
-        int64_t a = 536457600 + (int64_t)(r % 420) * 86400 - 5 * 86400;
+        int64_t a = 536457600 + (int64_t)(r % 420) * 86400 - (int64_t)5 * 86400;
         int64_t b = a + (int64_t)((r >> 10) % 40) * 86400 + 86399;
         char da[16], db[16], q[128];
         time_t ta = (time_t)a, tb = (time_t)b;

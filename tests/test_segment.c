@@ -2115,7 +2115,7 @@ static void test_segment_checked_when_read(void **state)
     build_small(f, "ixc", dir, sizeof dir, &c, 3000, 0x56ull, 0);
     load_files(&fs, dir);
     uint32_t D = ld_u32(fs.orig[FILE_COL] + FRAME_HEADER);
-    size_t at = FRAME_HEADER + 32 + 12 * (size_t)D + 8 * 200; /* article 200's date */
+    size_t at = FRAME_HEADER + 32 + 12 * (size_t)D + (size_t)8 * 200; /* article 200's date */
     assert_true(at >= 32768 && at < 49152 && FRAME_HEADER + 32 + 20 * (size_t)D >= 49152);
     b = fs.orig[FILE_COL][at] ^ 0x01;
     put_bytes(fs.path[FILE_COL], at, &b, 1);
