@@ -1514,10 +1514,11 @@ static int walk_segment(segment *s, int what, fence *fd, fence *fp)
         uint32_t len;
         const char *id;
         size_t id_len;
-        bad += segment_date_at(s, d, &date, &e) == ND_ECORRUPT;
+        bad += segment_col_group(s, d >> COL_GROUP_SHIFT, &e) == ND_ECORRUPT;
+        date = segment_date(s, d);
         sum += (uint64_t)date;
         for (int f = 0; f < N_TEXT_FIELDS; f++) {
-            bad += segment_len_at(s, f, d, &len, &e) == ND_ECORRUPT;
+            len = segment_len(s, f, d);
             sum += len;
         }
         int rc = segment_doc_id(s, d, &block, &cached, &id, &id_len, &e);

@@ -789,7 +789,7 @@ typedef struct seg_check {
     char key[200]; /* the term being checked, for messages */
 } seg_check;
 
-/* The id column's id of document d (version 2 .col only), and its file
+/* The id column's id of document d (.col version 2 or 3), and its file
  * offset in .col. check_structure checked every pair of offsets. */
 static const uint8_t *col_id(const segment *s, uint32_t d, size_t *len, uint64_t *off)
 {

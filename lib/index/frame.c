@@ -3,9 +3,9 @@
  * (magic, format version, flags) and a 16-byte footer (body length, CRC32
  * of everything before the footer, magic again). From version 2 on (.col:
  * version 3; MANIFEST, never rewritten, never) a file has a chunk table
- * between body and footer: a CRC-32 per 16 KiB chunk, so that readers check what
- * they read when they first read it, and opening an index costs the same
- * whatever its size. Writers stream through fout, which checksums as it
+ * between body and footer: a CRC-32 per 16 KiB chunk, so that readers
+ * check what they read when they first read it, and opening an index costs
+ * the same whatever its size. Writers stream through fout, which checksums as it
  * buffers; readers call frame_check before trusting a single byte of the
  * body, and frame_sums_check before reading a range of it.
  */

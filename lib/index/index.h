@@ -131,9 +131,9 @@ static inline int frame_sums_check(const frame_sums *s, uint64_t off, uint64_t l
 
 /* The frame version of .col files written now: version 1's columns followed
  * by the id column (version 2), then a chunk table (version 3; FORMAT.md
- * sections 3 and 5). Readers accept .col versions 1 and
- * COL_VERSION, MANIFEST version 1, and versions 1 to ND_FORMAT_VERSION for
- * every other file. */
+ * sections 3 and 5). Readers accept .col versions 1 to COL_VERSION,
+ * MANIFEST version 1, and versions 1 to ND_FORMAT_VERSION for every other
+ * file. */
 #define COL_VERSION 3
 /* The highest frame version readers accept for files with this magic. */
 uint16_t frame_max_version(const char magic[4]);
@@ -368,12 +368,12 @@ typedef struct segment {
 int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, nd_err *e);
 void segment_close(segment *s);
 
-/* Column values. A .col of frame version 3 has a chunk table, and
- * segment_len_at / segment_date_at check the chunk holding the value the
- * first time it is read (ND_ECORRUPT on a mismatch); segment_len /
- * segment_date read without checking, for code that checked the whole
- * column first (segment_check_columns). Older .col files were checked
- * whole at open. */
+/* Column values. A .col of frame version 3 has a chunk table: segment_len
+ * and segment_date read without checking, after segment_col_group (the
+ * document's group) or segment_check_columns (everything) checked the
+ * chunks; segment_len_at checks the chunk of the one value it reads
+ * (ND_ECORRUPT on a mismatch). Older .col files were checked whole at
+ * open. */
 static inline uint32_t segment_len(const segment *s, int field, uint32_t doc)
 {
     return ld_u32(s->lens + ((size_t)field * s->docs + doc) * 4);
@@ -392,13 +392,6 @@ static inline int segment_len_at(const segment *s, int field, uint32_t doc, uint
     const uint8_t *p = s->lens + ((size_t)field * s->docs + doc) * 4;
     int rc = segment_col_check(s, p, 4, e);
     *len = ld_u32(p);
-    return rc;
-}
-static inline int segment_date_at(const segment *s, uint32_t doc, int64_t *date, nd_err *e)
-{
-    const uint8_t *p = s->dates + (size_t)doc * 8;
-    int rc = segment_col_check(s, p, 8, e);
-    *date = (int64_t)ld_u64(p);
     return rc;
 }
 /* Checks every chunk of the columns (lengths, dates, ids) before a reader
@@ -458,9 +451,9 @@ enum { SF_ID, SF_TITLE, SF_BODY, SF_SOURCE, SF_URL, SF_LANG, SF_COUNT };
  * *cached_block already holds it) and decodes the article. */
 int segment_stored(const segment *s, uint32_t doc, nd_buf *block, uint32_t *cached_block,
                    stored_doc *out, nd_err *e);
-/* Checks every document's pair of id offsets in a version 2 .col (opening
- * checks only their ends; segment_doc_id checks the pair it reads).
- * ND_OK or ND_ECORRUPT. */
+/* Checks every document's pair of id offsets of a .col with an id column
+ * (versions 2 and 3; opening checks only their ends, segment_doc_id the
+ * pair it reads). ND_OK or ND_ECORRUPT. */
 int segment_check_ids(const segment *s, nd_err *e);
 /* The article id of doc: from the id column, without touching .sto, when
  * the segment has one; else from its stored record (segment_stored, with

@@ -116,14 +116,31 @@ typedef struct ectx {
     uint32_t *lens;
     uint64_t *bits; /* counting: one bit per document of the segment */
     size_t bits_cap; /* words */
-    /* the search's date range (since, until), and the current segment's
-     * date spans when it has one (NULL: none, or out of memory) */
+    /* the search's date range: dated when since or until is set, lo..hi
+     * (inclusive) the dates it lets through; the current segment's date
+     * spans when dated (NULL: none, or out of memory) */
+    int dated;
     int64_t lo, hi;
     const int64_t *spans;
     /* the group of documents (COL_GROUP_SHIFT) of the current segment
      * whose columns col_ready saw checked last */
     uint32_t ready_group;
 } ectx;
+
+/* Makes sure the columns of the current segment were checked where they
+ * hold document d's lengths and date (segment_col_group); candidates come
+ * in ascending order, so most find their group already done. Scoring,
+ * admissible() and date clauses then read the columns unchecked. */
+static inline int col_ready(ectx *c, uint32_t d)
+{
+    uint32_t g = d >> COL_GROUP_SHIFT;
+    if (g == c->ready_group)
+        return ND_OK;
+    int rc = segment_col_group(c->seg, g, c->e);
+    if (!rc)
+        c->ready_group = g;
+    return rc;
+}
 
 static int nomem(ectx *c)
 {
@@ -976,11 +993,10 @@ static int adv_move(ectx *c, qit *it, uint32_t target)
         const int64_t *spans = segment_date_spans(seg);
         uint32_t d = date_skip(seg, spans, it->lo, it->hi, target);
         for (; d < seg->docs; d++) {
-            int64_t t;
-            int rc = segment_date_at(seg, d, &t, c->e);
+            int rc = col_ready(c, d);
             if (rc)
                 return rc;
-            if (date_in(it, t))
+            if (date_in(it, segment_date(seg, d)))
                 break;
             if (((d + 1) & ((1u << DATE_SPAN_SHIFT) - 1)) == 0)
                 d = date_skip(seg, spans, it->lo, it->hi, d + 1) - 1;
@@ -1280,21 +1296,6 @@ static int global_bound(ectx *c, qit *it, double *out)
 /* ---- the search --------------------------------------------------------------- */
 
 
-/* Makes sure the columns of the current segment were checked where they
- * hold candidate d's lengths and date (segment_col_group); candidates come
- * in ascending order, so most find their group already done. Scoring and
- * admissible() then read the columns unchecked. */
-static inline int col_ready(ectx *c, uint32_t d)
-{
-    uint32_t g = d >> COL_GROUP_SHIFT;
-    if (g == c->ready_group)
-        return ND_OK;
-    int rc = segment_col_group(c->seg, g, c->e);
-    if (!rc)
-        c->ready_group = g;
-    return rc;
-}
-
 /* Is local document d of the current segment live and within the search's
  * date bounds? *date receives its date (col_ready(d) first). */
 static int admissible(const ectx *c, uint32_t d, int64_t *date)
@@ -1302,9 +1303,7 @@ static int admissible(const ectx *c, uint32_t d, int64_t *date)
     if (segment_deleted(c->seg, d))
         return 0;
     *date = segment_date(c->seg, d);
-    if (c->o->since == ND_NO_DATE && c->o->until == ND_NO_DATE)
-        return 1;
-    return *date != ND_NO_DATE && *date >= c->lo && *date <= c->hi;
+    return !c->dated || (*date != ND_NO_DATE && *date >= c->lo && *date <= c->hi);
 }
 
 /* The score a document needs to enter the top k (strictly more, as a later
@@ -1333,9 +1332,6 @@ static void make_lazy(qit *it)
 static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
 {
     const segment *seg = c->seg;
-    /* with a date range, candidates out of it are dropped before they are
-     * scored; without, the date is read only for what can enter */
-    const int dated = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
     uint32_t t = 0;
     int rc = ND_OK;
     while (t < seg->docs) {
@@ -1369,8 +1365,10 @@ static int run_blockmax(ectx *c, qit *root, topk *top, uint64_t *total)
         t = d + 1;
         if ((rc = col_ready(c, d)))
             return rc;
-        if (dated && !admissible(c, d, &date))
-            continue; /* out of the date range: nothing to score */
+        /* with a date range, candidates out of it are dropped before they
+         * are scored; without, the date is read only for what can enter */
+        if (c->dated && !admissible(c, d, &date))
+            continue;
         if ((rc = score(c, root, &sc)))
             return rc;
         if (th >= 0 && !(sc > th))
@@ -1508,7 +1506,6 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
      * children on documents up to rest_end */
     uint32_t rest_ne = 0, rest_end = 0;
     double rest_all = 0;
-    const int dated = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE; /* as in run_blockmax */
     for (uint32_t t = 0;;) {
         if (c->spans && (t = date_skip(c->seg, c->spans, c->lo, c->hi, t)) >= c->seg->docs)
             break; /* no date in the range from t on */
@@ -1556,7 +1553,7 @@ static int run_maxscore(ectx *c, qit *root, topk *top, uint64_t *total)
         int64_t date;
         if ((rc = col_ready(c, d)))
             goto out;
-        if (dated && !admissible(c, d, &date))
+        if (c->dated && !admissible(c, d, &date))
             continue; /* out of the date range: nothing to score */
         memset(on, 0, n);
         double part = 0;
@@ -1707,12 +1704,11 @@ static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
     int rc = collect(c, root, bits);
     if (rc)
         return rc;
-    int bounded = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
     for (size_t w = 0; w < nw; w++) {
         uint64_t m = bits[w];
         if (seg->deleted)
             m &= ~seg->deleted[w];
-        if (!fc && !bounded) {
+        if (!fc && !c->dated) {
             *total += (uint64_t)__builtin_popcountll(m);
             continue;
         }
@@ -1780,12 +1776,7 @@ static int run_segment(ectx *c, uint32_t si, topk *top, facets *fc, uint64_t *to
     c->si = si;
     c->seg = &ix->segs[si];
     const segment *seg = c->seg;
-    int64_t lo = c->o->since == ND_NO_DATE ? INT64_MIN : c->o->since;
-    int64_t hi = c->o->until == ND_NO_DATE ? INT64_MAX : c->o->until;
-    int bounded = c->o->since != ND_NO_DATE || c->o->until != ND_NO_DATE;
-    c->lo = lo;
-    c->hi = hi;
-    c->spans = bounded ? segment_date_spans(seg) : NULL;
+    c->spans = c->dated ? segment_date_spans(seg) : NULL;
     c->ready_group = UINT32_MAX; /* none yet */
     qit *root;
     int rc = build(c, c->q->root, &root);
@@ -1852,6 +1843,9 @@ int exec_search(const nd_index *ix, const query *q, exec_opts *o, topk *top, fac
     c.e = e;
     c.err_off = err_off;
     c.nseg = ix->man.n_segs;
+    c.dated = o->since != ND_NO_DATE || o->until != ND_NO_DATE;
+    c.lo = o->since == ND_NO_DATE ? INT64_MIN : o->since;
+    c.hi = o->until == ND_NO_DATE ? INT64_MAX : o->until;
     *total = 0;
     if (q->root < 0)
         return ND_OK;
