@@ -5,9 +5,10 @@
  * one-thread path - with duplicate ids (upserts, also across flushed
  * segments), bad lines of every kind, blank lines, several files, a strict
  * stop (early, with batches still in flight, and late), and a truncated
- * gzip file. A writer with threads also compresses the stored articles on
- * a thread of its own, for nd_writer_add too: same files, and a write
- * failure there is still reported.
+ * gzip file, and calls on one writer after a stop (its ring is kept from
+ * one call to the next). A writer with threads also compresses the stored
+ * articles on a thread of its own, for nd_writer_add too: same files, and
+ * a write failure there is still reported.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -342,6 +343,84 @@ static void test_parallel_truncated_gzip(void **state)
     free(f);
 }
 
+/* One writer through several calls, each going on whatever the last one
+ * returned: its ring is kept from call to call, also after a strict stop
+ * (batches still in flight) and a read error, and every call after those
+ * gives what one thread gives. rcs[i] receives the result of call i. */
+static void do_seq(run *r, unsigned threads, const char *const *files, const int *strict, int n,
+                   int *rcs)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = tu_mkdtemp();
+    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
+    wo.ram_budget = (size_t)1 << 20;
+    wo.threads = threads;
+    nd_writer *w;
+    assert_int_equal(nd_writer_open(&w, r->dir, &wo), ND_OK);
+    nd_ingest_opts io = ND_INGEST_OPTS_INIT;
+    io.on_error = on_error;
+    io.on_progress = on_progress;
+    io.ctx = r;
+    for (int i = 0; i < n; i++) {
+        io.strict = strict[i];
+        rcs[i] = r->rc = nd_writer_add_jsonl(w, files[i], &io, &r->stats);
+        sb_printf(&r->reports, "call %d: %d %s\n", i, r->rc, r->rc ? nd_writer_errmsg(w) : "");
+    }
+    snprintf(r->errmsg, sizeof r->errmsg, "%s", nd_writer_errmsg(w));
+    r->commit_rc = nd_writer_commit(w);
+    nd_writer_free(w);
+}
+
+static void test_parallel_calls_after_a_stop(void **state)
+{
+    (void)state;
+    char *in = tu_mkdtemp();
+    char *fs = tmp_path(in, "s.jsonl"), *ft = tmp_path(in, "t.jsonl.gz");
+    char *fa = tmp_path(in, "a.jsonl"), *fb = tmp_path(in, "b.jsonl");
+    /* a: 9 batches of 256 lines, so that the next call does not start where
+     * the ring does; b: less than one batch */
+    sbuf s = make_input(5, 3000, 1), t = make_input(6, 3000, 1), a = make_input(7, 2300, 1);
+    sbuf b = make_input(8, 100, 1);
+    tu_write_file(fs, s.p, s.len);
+    tu_write_file(fa, a.p, a.len);
+    tu_write_file(fb, b.p, b.len);
+    write_gz(ft, t.p, t.len);
+    size_t n;
+    char *gz = tu_read_file(ft, &n);
+    assert_non_null(gz);
+    tu_write_file(ft, gz, n / 2);
+    const char *files[] = {fs, ft, fa, fb, fs, fa, fb};
+    const int strict[] = {1, 0, 0, 0, 0, 1, 0};
+    int rc1[7], rc3[7];
+    run one, many;
+    do_seq(&one, 1, files, strict, 7, rc1);
+    assert_int_equal(rc1[0], ND_EINVAL); /* the strict stop, early in s */
+    assert_int_equal(rc1[1], ND_EIO);    /* the truncated t */
+    assert_int_equal(rc1[2], ND_OK);
+    assert_int_equal(rc1[3], ND_OK);
+    assert_int_equal(rc1[4], ND_OK);
+    assert_int_equal(rc1[5], ND_EINVAL);
+    assert_int_equal(rc1[6], ND_OK);
+    assert_int_equal(one.commit_rc, ND_OK);
+    assert_true(one.stats.added > 3000);
+    do_seq(&many, 3, files, strict, 7, rc3);
+    assert_memory_equal(rc1, rc3, sizeof rc1);
+    assert_same(&one, &many, 5);
+    free_run(&one);
+    free_run(&many);
+    free(gz);
+    free(s.p);
+    free(t.p);
+    free(a.p);
+    free(b.p);
+    tu_rmrf(in);
+    free(in);
+    free(fs);
+    free(ft);
+    free(fa);
+    free(fb);
+}
+
 /* ---- nd_writer_add with a store thread ------------------------------------- */
 
 /* Article i of a generated set: bodies from a few words to well past a
@@ -504,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_parallel_same_index_as_one_thread),
         cmocka_unit_test(test_parallel_strict_stops_at_the_same_line),
         cmocka_unit_test(test_parallel_truncated_gzip),
+        cmocka_unit_test(test_parallel_calls_after_a_stop),
         cmocka_unit_test(test_parallel_add_same_files),
         cmocka_unit_test(test_parallel_add_abandoned),
         cmocka_unit_test(test_parallel_store_thread_write_failure),

@@ -51,6 +51,8 @@ struct nd_writer {
     size_t ram_budget;
     unsigned merge_factor;
     unsigned threads;    /* analysis threads of nd_writer_add_jsonl (1 = none) */
+    struct pipeline *pipe; /* their ring and analyzers, kept from one
+                              nd_writer_add_jsonl to the next (jsonl.c) */
     int broken;          /* a failure left buffered state inconsistent */
     nd_err err;
     nd_buf scratch;
@@ -64,6 +66,11 @@ struct nd_writer {
  * when toks is NULL), records its id for upserts and flushes under the RAM
  * budget. nd_writer_add and nd_writer_add_jsonl both come through here. */
 int writer_add(nd_writer *w, const nd_doc *doc, const doc_tokens *toks);
+
+/* jsonl.c */
+/* Frees the writer's analysis pipeline (no thread of it is running
+ * between calls). */
+void writer_pipe_free(nd_writer *w);
 
 /* search.c */
 /* With on, s scores every match even where counting them and pruning the

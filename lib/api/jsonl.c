@@ -16,7 +16,11 @@
  * number of threads. Workers never wait for the calling thread, so it may
  * stop at any line: it raises `stop` and joins them, and they finish at
  * most the batch in hand. Memory is the ring: 2 * threads batches of at
- * most BATCH_LINES lines or BATCH_BYTES of text (or one longer line).
+ * most BATCH_LINES lines or BATCH_BYTES of text (or one longer line). The
+ * ring, with each line's buffers grown to fit the articles it held, and
+ * the workers' analyzers stay with the writer from one file to the next
+ * (nd_writer_free frees them): an archive of many small files does not
+ * set them up and grow them again for each.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -242,6 +246,8 @@ static void stop_workers(pipeline *p)
 
 static void free_pipe(pipeline *p)
 {
+    if (!p)
+        return;
     for (size_t i = 0; p->ring && i < p->n_batches; i++) {
         batch *b = &p->ring[i];
         for (size_t k = 0; b->lines && k < BATCH_LINES; k++) {
@@ -260,13 +266,19 @@ static void free_pipe(pipeline *p)
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->done);
     pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+void writer_pipe_free(nd_writer *w)
+{
+    free_pipe(w->pipe);
+    w->pipe = NULL;
 }
 
 /* Sets up the ring and the workers' analyzers, with the index's analysis
  * settings (threads start later). */
 static int init_pipe(pipeline *p, unsigned threads, const analysis_settings *set, nd_err *e)
 {
-    memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -304,6 +316,18 @@ static void trim_batch(batch *b)
         l->res.rc = ND_OK;
     }
     b->n = 0;
+}
+
+/* Makes the ring ready for the next call, once its workers have stopped:
+ * every batch free and empty, and the next claim at the ring's start. */
+static void reset_pipe(pipeline *p)
+{
+    for (size_t i = 0; i < p->n_batches; i++) {
+        trim_batch(&p->ring[i]);
+        p->ring[i].state = B_FREE;
+    }
+    p->claim = 0;
+    p->stop = 0;
 }
 
 /* Reads lines into b until it is full or the input ends. At the end of
@@ -408,29 +432,36 @@ int nd_writer_add_jsonl(nd_writer *w, const char *path, const nd_ingest_opts *op
         return rc;
     g.base_read = g.stats->bytes_read;
     g.stats->bytes_total += line_reader_size(r);
-    pipeline p;
-    int piped = 0;
+    /* the ring and the analyzers stay with the writer for its next file;
+     * the threads run for this one only */
+    pipeline *p = NULL;
     if (w->threads > 1 && !w->broken) {
-        if ((rc = init_pipe(&p, w->threads, &w->work.settings, &w->err))) {
-            free_pipe(&p);
-            line_reader_close(r);
-            return rc;
+        if (!w->pipe) {
+            if (!(w->pipe = calloc(1, sizeof *w->pipe))) {
+                line_reader_close(r);
+                return err_set(&w->err, ND_ENOMEM, "out of memory");
+            }
+            if ((rc = init_pipe(w->pipe, w->threads, &w->work.settings, &w->err))) {
+                writer_pipe_free(w);
+                line_reader_close(r);
+                return rc;
+            }
         }
+        p = w->pipe;
         /* a thread that cannot be started is done without */
         for (unsigned i = 0; i < w->threads; i++) {
-            if (pthread_create(&p.workers[i].tid, NULL, worker_main, &p.workers[i]) != 0)
+            if (pthread_create(&p->workers[i].tid, NULL, worker_main, &p->workers[i]) != 0)
                 break;
-            p.n_workers++;
+            p->n_workers++;
         }
-        piped = p.n_workers > 0;
-        if (!piped)
-            free_pipe(&p);
+        if (p->n_workers == 0)
+            p = NULL;
     }
-    if (piped) {
+    if (p) {
         line_reader_readahead(r);
-        rc = ingest_parallel(&g, r, &p);
-        stop_workers(&p);
-        free_pipe(&p);
+        rc = ingest_parallel(&g, r, p);
+        stop_workers(p);
+        reset_pipe(p);
     } else {
         rc = ingest_serial(&g, r);
         g.stats->bytes_read = g.base_read + line_reader_offset(r);

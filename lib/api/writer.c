@@ -653,6 +653,7 @@ void nd_writer_free(nd_writer *w)
     manifest_free(&w->work);
     strmap_clear(&w->ids);
     buf_free(&w->superseded);
+    writer_pipe_free(w);
     analyzer_free(w->an);
     buf_free(&w->scratch);
     if (w->lock_fd >= 0)
