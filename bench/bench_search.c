@@ -264,6 +264,7 @@ typedef struct shared {
     ingest_res parse, ing[E_COUNT], fts_cl;
     long rss_ingest[E_COUNT], rss_query[E_COUNT][C_NCLASS], rss_parse;
     ingest_res nd2;               /* newsdex ingest with 2 analysis threads */
+    ingest_res pair[2];           /* two one-thread newsdex ingests at once */
     int run[E_COUNT];             /* the engine takes part in this run */
     char why_not[E_COUNT][200];   /* and if not, why */
     uint64_t dated;               /* articles with a date (parse pass) */
@@ -396,14 +397,22 @@ static void on_nd_progress(void *ctx, const nd_ingest_stats *st)
     progress_tick(ctx, st->added, 0);
 }
 
+/* An extra newsdex ingest, timed only, its index removed afterwards. */
+typedef struct nd_extra {
+    unsigned threads;
+    const char *suffix; /* of its directory, after nd_dir */
+    ingest_res *r;
+} nd_extra;
+
 /* arg: NULL for the one-thread ingest into nd_dir, which is queried; else
- * the number of analysis threads of an extra ingest (timed only, removed). */
+ * an nd_extra. */
 static void ingest_newsdex(void *arg)
 {
-    unsigned threads = arg ? *(const unsigned *)arg : 1;
-    ingest_res *r = arg ? &sh->nd2 : &sh->ing[E_ND];
+    const nd_extra *x = arg;
+    unsigned threads = x ? x->threads : 1;
+    ingest_res *r = x ? x->r : &sh->ing[E_ND];
     char dir[4300];
-    snprintf(dir, sizeof dir, "%s%s", nd_dir, arg ? ".threads" : "");
+    snprintf(dir, sizeof dir, "%s%s", nd_dir, x ? x->suffix : "");
     rm_rf(dir);
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.threads = threads;
@@ -427,7 +436,7 @@ static void ingest_newsdex(void *arg)
         die("nd_writer_commit: %s", nd_writer_errmsg(w));
     r->secs = now_s() - t0;
     progress_tick(&pr, st.added, 1);
-    if (arg) {
+    if (x) {
         nd_writer_free(w);
         r->docs = st.added;
         rm_rf(dir);
@@ -459,6 +468,32 @@ static void ingest_newsdex(void *arg)
     r->bytes_stored = is.bytes_stored;
     r->bytes_inverted = is.bytes_terms + is.bytes_postings + is.bytes_positions;
     r->ok = 1;
+}
+
+/* Two one-thread newsdex ingests of the corpus at the same time, each in
+ * a process of its own: what two cores give for this work when nothing is
+ * shared (the ceiling of a two-thread speed-up on this machine). */
+static void ingest_pair(void *arg)
+{
+    (void)arg;
+    static const char *const suffix[2] = {".pair0", ".pair1"};
+    pid_t pid[2];
+    for (int i = 0; i < 2; i++) {
+        fflush(NULL);
+        if ((pid[i] = fork()) < 0)
+            die("fork: %s", strerror(errno));
+        if (pid[i] == 0) {
+            nd_extra x = {1, suffix[i], &sh->pair[i]};
+            ingest_newsdex(&x);
+            fflush(NULL);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        int st;
+        if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            die("newsdex ingest pair: child failed");
+    }
 }
 
 /* Reads every article of the corpus with the library's line reader and JSON
@@ -1202,6 +1237,16 @@ static void report(FILE *o, double total_secs)
                       in[E_FTS].secs > 0 ? (double)in[E_FTS].docs / in[E_FTS].secs : 0),
                 rcell(r2, sizeof r2, E_XAP, d2,
                       in[E_XAP].secs > 0 ? (double)in[E_XAP].docs / in[E_XAP].secs : 0));
+        const ingest_res *pa = sh->pair;
+        if (pa[0].ok && pa[1].ok && in[E_ND].secs > 0) {
+            /* both done: the slower one's time */
+            double both = (double)(pa[0].docs + pa[1].docs) / (pa[0].secs > pa[1].secs ? pa[0].secs : pa[1].secs);
+            double one = (double)in[E_ND].docs / in[E_ND].secs;
+            fprintf(o, "| ingest docs/s, two one-thread newsdex ingests at once, together (this "
+                       "machine's two-core ceiling for the work: %.2f x one alone; 2 analysis "
+                       "threads reach %.2f of it) | %.0f | - | - | - | - |\n",
+                    both / one, d2 / both, both);
+        }
     }
     for (int e = 0; e < E_COUNT; e++)
         v[e] = in[e].merge_secs;
@@ -1383,10 +1428,13 @@ static double run_once(uint64_t xapian_max_docs)
         sh->rss_ingest[E_ND] = run_child(ingest_newsdex, NULL, "newsdex ingest");
         fprintf(stderr, "  %.1f s (+ merge %.1f s), %" PRIu64 " docs\n", sh->ing[E_ND].secs,
                 sh->ing[E_ND].merge_secs, sh->ing[E_ND].docs);
-        unsigned two = 2;
+        nd_extra two = {2, ".threads", &sh->nd2};
         fprintf(stderr, "bench_search: newsdex ingest with 2 threads (timed only)...\n");
         run_child(ingest_newsdex, &two, "newsdex ingest, 2 threads");
         fprintf(stderr, "  %.1f s\n", sh->nd2.secs);
+        fprintf(stderr, "bench_search: two one-thread newsdex ingests at once (timed only)...\n");
+        run_child(ingest_pair, NULL, "newsdex ingest pair");
+        fprintf(stderr, "  %.1f s, %.1f s\n", sh->pair[0].secs, sh->pair[1].secs);
     }
     if (sh->run[E_FTS]) {
         fts_job j = {0};
