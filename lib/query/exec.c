@@ -1057,7 +1057,7 @@ static int or_sum(ectx *c, qit *it, double *sum)
 
 /* A term iterator's part of the BM25F pseudo-frequency on its document,
  * the current candidate (its lengths were checked by col_ready). */
-static double term_ptf(const ectx *c, const qit *it)
+static inline double term_ptf(const ectx *c, const qit *it)
 {
     if (it->field >= N_TEXT_FIELDS)
         return 0.0;
@@ -1094,10 +1094,11 @@ static int score(ectx *c, qit *it, double *out)
                 !(rc = score(c, it->opt[i], &s)))
                 sum += s;
         break;
-    case IT_PHRASE:
-        for (uint32_t k = 0; k < it->n_pterms && !rc; k++)
-            if (!(rc = score(c, it->req[it->pmap[k]], &s)))
-                sum += s;
+    case IT_PHRASE: /* its words are term iterators: scored here, as score() would */
+        for (uint32_t k = 0; k < it->n_pterms; k++) {
+            const qit *t = it->req[it->pmap[k]];
+            sum += bm25_saturate(c->o->bm25, t->wi, term_ptf(c, t));
+        }
         break;
     default:
         break;
