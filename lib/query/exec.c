@@ -1065,6 +1065,26 @@ static inline double term_ptf(const ectx *c, const qit *it)
                     segment_len(c->seg, it->field, it->doc), c->avglen[it->field]);
 }
 
+/* Is it a word: a term iterator, or one word in several fields scored as
+ * one BM25F term? */
+static inline int is_word(const qit *it)
+{
+    return it->kind == IT_TERM || (it->kind == IT_OR && it->fields);
+}
+
+/* The score of a word (is_word) on its current document: inline, as
+ * conjunctions and phrases score every candidate through it. */
+static inline double word_score(const ectx *c, const qit *it)
+{
+    if (it->kind == IT_TERM)
+        return bm25_saturate(c->o->bm25, it->wi, term_ptf(c, it));
+    double ptf = 0;
+    for (uint32_t i = 0; i < it->n_opt; i++)
+        if (it->opt[i]->doc == it->doc)
+            ptf += term_ptf(c, it->opt[i]);
+    return bm25_saturate(c->o->bm25, it->wi, ptf);
+}
+
 /* Score of the current document. */
 static int score(ectx *c, qit *it, double *out)
 {
@@ -1072,33 +1092,32 @@ static int score(ectx *c, qit *it, double *out)
     int rc = ND_OK;
     switch (it->kind) {
     case IT_TERM:
-        sum = bm25_saturate(c->o->bm25, it->wi, term_ptf(c, it));
+        sum = word_score(c, it);
         break;
     case IT_OR:
-        if (it->fields) {
-            double ptf = 0;
-            for (uint32_t i = 0; i < it->n_opt; i++)
-                if (it->opt[i]->doc == it->doc)
-                    ptf += term_ptf(c, it->opt[i]);
-            sum = bm25_saturate(c->o->bm25, it->wi, ptf);
-        } else {
+        if (it->fields)
+            sum = word_score(c, it);
+        else
             rc = or_sum(c, it, &sum);
-        }
         break;
     case IT_AND:
-        for (uint32_t i = 0; i < it->n_req && !rc; i++)
-            if (!it->req[i]->unscored && !(rc = score(c, it->req[i], &s)))
+        for (uint32_t i = 0; i < it->n_req && !rc; i++) {
+            const qit *r = it->req[i];
+            if (r->unscored)
+                continue;
+            if (is_word(r))
+                sum += word_score(c, r);
+            else if (!(rc = score(c, it->req[i], &s)))
                 sum += s;
+        }
         for (uint32_t i = 0; i < it->n_opt && !rc; i++)
             if (!(rc = adv(c, it->opt[i], it->doc)) && it->opt[i]->doc == it->doc &&
                 !(rc = score(c, it->opt[i], &s)))
                 sum += s;
         break;
-    case IT_PHRASE: /* its words are term iterators: scored here, as score() would */
-        for (uint32_t k = 0; k < it->n_pterms; k++) {
-            const qit *t = it->req[it->pmap[k]];
-            sum += bm25_saturate(c->o->bm25, t->wi, term_ptf(c, t));
-        }
+    case IT_PHRASE: /* its words are term iterators */
+        for (uint32_t k = 0; k < it->n_pterms; k++)
+            sum += word_score(c, it->req[it->pmap[k]]);
         break;
     default:
         break;
