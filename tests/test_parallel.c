@@ -142,8 +142,12 @@ static void on_progress(void *ctx, const nd_ingest_stats *st)
               (unsigned long long)st->bytes_read, (unsigned long long)st->bytes_total);
 }
 
-static void do_run(run *r, unsigned threads, const char *const *files, int n_files, int strict,
-                   size_t ram)
+/* Ingests files[0..n) with one writer (call i strict when strict[i]) and
+ * commits. With keep_going every call is made whatever the last one
+ * returned (each result in rcs[i] and in the reports); else the calls stop
+ * at the first failure. */
+static void ingest_calls(run *r, unsigned threads, const char *const *files, int n,
+                         const int *strict, int keep_going, size_t ram, int *rcs)
 {
     memset(r, 0, sizeof *r);
     r->dir = tu_mkdtemp();
@@ -153,18 +157,33 @@ static void do_run(run *r, unsigned threads, const char *const *files, int n_fil
     nd_writer *w;
     assert_int_equal(nd_writer_open(&w, r->dir, &wo), ND_OK);
     nd_ingest_opts io = ND_INGEST_OPTS_INIT;
-    io.strict = strict;
     io.on_error = on_error;
     io.on_progress = on_progress;
     io.ctx = r;
-    for (int i = 0; i < n_files; i++) {
+    for (int i = 0; i < n; i++) {
+        io.strict = strict[i];
         r->rc = nd_writer_add_jsonl(w, files[i], &io, &r->stats);
-        if (r->rc)
+        if (!keep_going && r->rc)
             break;
+        if (keep_going) {
+            rcs[i] = r->rc;
+            sb_printf(&r->reports, "call %d: %d %s\n", i, r->rc,
+                      r->rc ? nd_writer_errmsg(w) : "");
+        }
     }
     snprintf(r->errmsg, sizeof r->errmsg, "%s", nd_writer_errmsg(w));
     r->commit_rc = nd_writer_commit(w);
     nd_writer_free(w);
+}
+
+static void do_run(run *r, unsigned threads, const char *const *files, int n_files, int strict,
+                   size_t ram)
+{
+    int st[4];
+    assert_true(n_files <= 4);
+    for (int i = 0; i < n_files; i++)
+        st[i] = strict;
+    ingest_calls(r, threads, files, n_files, st, 0, ram, NULL);
 }
 
 static void free_run(run *r)
@@ -343,34 +362,6 @@ static void test_parallel_truncated_gzip(void **state)
     free(f);
 }
 
-/* One writer through several calls, each going on whatever the last one
- * returned: its ring is kept from call to call, also after a strict stop
- * (batches still in flight) and a read error, and every call after those
- * gives what one thread gives. rcs[i] receives the result of call i. */
-static void do_seq(run *r, unsigned threads, const char *const *files, const int *strict, int n,
-                   int *rcs)
-{
-    memset(r, 0, sizeof *r);
-    r->dir = tu_mkdtemp();
-    nd_writer_opts wo = ND_WRITER_OPTS_INIT;
-    wo.ram_budget = (size_t)1 << 20;
-    wo.threads = threads;
-    nd_writer *w;
-    assert_int_equal(nd_writer_open(&w, r->dir, &wo), ND_OK);
-    nd_ingest_opts io = ND_INGEST_OPTS_INIT;
-    io.on_error = on_error;
-    io.on_progress = on_progress;
-    io.ctx = r;
-    for (int i = 0; i < n; i++) {
-        io.strict = strict[i];
-        rcs[i] = r->rc = nd_writer_add_jsonl(w, files[i], &io, &r->stats);
-        sb_printf(&r->reports, "call %d: %d %s\n", i, r->rc, r->rc ? nd_writer_errmsg(w) : "");
-    }
-    snprintf(r->errmsg, sizeof r->errmsg, "%s", nd_writer_errmsg(w));
-    r->commit_rc = nd_writer_commit(w);
-    nd_writer_free(w);
-}
-
 static void test_parallel_calls_after_a_stop(void **state)
 {
     (void)state;
@@ -393,7 +384,10 @@ static void test_parallel_calls_after_a_stop(void **state)
     const int strict[] = {1, 0, 0, 0, 0, 1, 0};
     int rc1[7], rc3[7];
     run one, many;
-    do_seq(&one, 1, files, strict, 7, rc1);
+    /* one writer through all the calls, each going on whatever the last
+     * one returned: its ring is kept from call to call, also after a strict
+     * stop (batches still in flight) and a read error */
+    ingest_calls(&one, 1, files, 7, strict, 1, (size_t)1 << 20, rc1);
     assert_int_equal(rc1[0], ND_EINVAL); /* the strict stop, early in s */
     assert_int_equal(rc1[1], ND_EIO);    /* the truncated t */
     assert_int_equal(rc1[2], ND_OK);
@@ -403,7 +397,7 @@ static void test_parallel_calls_after_a_stop(void **state)
     assert_int_equal(rc1[6], ND_OK);
     assert_int_equal(one.commit_rc, ND_OK);
     assert_true(one.stats.added > 3000);
-    do_seq(&many, 3, files, strict, 7, rc3);
+    ingest_calls(&many, 3, files, 7, strict, 1, (size_t)1 << 20, rc3);
     assert_memory_equal(rc1, rc3, sizeof rc1);
     assert_same(&one, &many, 5);
     free_run(&one);
