@@ -161,10 +161,11 @@ typedef struct nd_writer_opts {
                                 call) on one thread of its own, and writes a
                                 segment that reached ram_budget on another
                                 while the next one fills (so buffered postings
-                                may then take up to twice ram_budget); a
-                                failure to write either shows at a later add
-                                or at the commit. The index is the same either
-                                way. @since 0.2 */
+                                may then take up to twice ram_budget; copies
+                                of articles waiting to be compressed take up
+                                to 16 MiB more); a failure to write either
+                                shows at a later add or at the commit. The
+                                index is the same either way. @since 0.2 */
     /* Analysis settings, fixed when the index is created and recorded in it,
      * so that queries are analysed as its articles were (docs/FORMAT.md,
      * "settings"). For a new index NULL or "" means none (the default). For
@@ -265,7 +266,9 @@ typedef struct nd_ingest_opts {
  *  thread, which adds the articles in input order: ids, reports, stats and
  *  index files are the same as with one thread, and the callbacks are
  *  still called on the calling thread only. Up to 2N batches of lines (each
- *  at most 256 lines or about 4 MiB, or one longer line) are in flight.
+ *  at most 256 lines or about 4 MiB, or one longer line) are in flight;
+ *  their buffers and the workers' analyzers stay with the writer for its
+ *  next file, until nd_writer_free.
  *  @param stats may be NULL; otherwise filled (accumulated into: zero it
  *  before the first file).
  *  @return ND_OK when the whole file was read (bad lines do not count as

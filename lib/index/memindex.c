@@ -42,10 +42,15 @@ typedef struct mterm {
 
 /* Articles waiting for the store thread: a ring of STORE_SLOTS copies,
  * holding at most STORE_WAIT_BYTES unless one article is longer; a slot
- * that held more than STORE_KEEP_BYTES is freed once stored. */
-#define STORE_SLOTS 64
+ * that held more than STORE_KEEP_BYTES is freed once stored. The ring is
+ * long so that the adding thread rarely waits for the store thread: on a
+ * machine with fewer cores than busy threads, the store thread is often
+ * not running when its ring fills, and with 64 slots the writer's thread
+ * of a two-thread AP89 ingest spent 1.7 s of its 5.5 s waiting there (0.1
+ * s with 1,024). */
+#define STORE_SLOTS 1024
 #define STORE_WAIT_BYTES ((size_t)16 << 20)
-#define STORE_KEEP_BYTES ((size_t)1 << 20)
+#define STORE_KEEP_BYTES ((size_t)64 << 10)
 
 typedef struct store_queue {
     pthread_t tid;
