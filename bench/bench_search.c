@@ -41,11 +41,12 @@
  * take longer than --max-ingest-s is skipped at that size, with the reason in
  * the table.
  */
-#ifndef _XOPEN_SOURCE
-#define _XOPEN_SOURCE 700 /* nftw */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw, sched_setaffinity */
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
@@ -176,14 +177,69 @@ static double pct(const double *sorted, size_t n, double p)
     return sorted[r - 1];
 }
 
-/* Runs fn(arg) in a child; returns the child's peak RSS in KiB. */
-static long run_child(void (*fn)(void *), void *arg, const char *what)
+/* The CPU that every one-thread phase (ingests, queries, opens) of every
+ * engine runs on, so that engines are compared on the same core: on a VM
+ * the cores can run at very different speeds at the same moment (in one
+ * check here a plain loop took 2.2 times as long on one vCPU as on the
+ * other). -1: not pinned (--no-pin). */
+static int pin_cpu = -1;
+static double cpu_loop_ms[64]; /* the calibration loop's time per CPU, 0: not run */
+
+/* Times a fixed loop of integer work on the calling thread, in ms. */
+static double spin_ms(void)
+{
+    double t0 = now_s();
+    volatile uint64_t x = 0;
+    for (uint64_t i = 0; i < 20000000; i++)
+        x += i * i;
+    return (now_s() - t0) * 1e3;
+}
+
+/* Picks the CPU the one-thread phases run on: the one that runs the loop
+ * fastest now (best of three per CPU), unless `want` names one. */
+static void choose_cpu(int want)
+{
+    cpu_set_t all, one;
+    if (sched_getaffinity(0, sizeof all, &all))
+        return;
+    double best = 0;
+    for (int c = 0; c < 64 && c < CPU_SETSIZE; c++) {
+        if (!CPU_ISSET(c, &all))
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        if (sched_setaffinity(0, sizeof one, &one))
+            continue;
+        double t = spin_ms();
+        for (int r = 0; r < 2; r++)
+            t = ND_MIN(t, spin_ms());
+        cpu_loop_ms[c] = t;
+        if (want < 0 ? (pin_cpu < 0 || t < best) : c == want) {
+            pin_cpu = c;
+            best = t;
+        }
+    }
+    sched_setaffinity(0, sizeof all, &all);
+    if (want >= 0 && pin_cpu != want)
+        die("--cpu %d: not a CPU this process may run on", want);
+}
+
+/* Runs fn(arg) in a child (pinned to pin_cpu when pin is set); returns the
+ * child's peak RSS in KiB. */
+static long run_child_on(int pin, void (*fn)(void *), void *arg, const char *what)
 {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
+        if (pin && pin_cpu >= 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(pin_cpu, &one);
+            if (sched_setaffinity(0, sizeof one, &one))
+                die("sched_setaffinity: %s", strerror(errno));
+        }
         fn(arg);
         fflush(NULL);
         _exit(0);
@@ -195,6 +251,12 @@ static long run_child(void (*fn)(void *), void *arg, const char *what)
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         die("%s: child failed (status %d)", what, st);
     return ru.ru_maxrss;
+}
+
+/* A one-thread phase: on pin_cpu. */
+static long run_child(void (*fn)(void *), void *arg, const char *what)
+{
+    return run_child_on(1, fn, arg, what);
 }
 
 #ifdef ND_HAVE_XAPIAN
@@ -1128,6 +1190,23 @@ static void machine_line(FILE *o)
             dirty[0] ? " (with uncommitted changes)" : "");
 }
 
+/* Where the one-thread phases ran, and how fast each CPU ran the
+ * calibration loop when the run began. */
+static void pin_line(FILE *o)
+{
+    if (pin_cpu < 0) {
+        fprintf(o, "One-thread phases not pinned to a CPU (--no-pin).\n\n");
+        return;
+    }
+    fprintf(o, "One-thread phases (every ingest but the two-thread and paired ones, every query "
+               "and open) ran on CPU %d; a fixed loop took, per CPU at the start:",
+            pin_cpu);
+    for (int c = 0; c < 64; c++)
+        if (cpu_loop_ms[c] > 0)
+            fprintf(o, " %d: %.0f ms", c, cpu_loop_ms[c]);
+    fprintf(o, ".\n\n");
+}
+
 /* One table cell: the value, or "-" when the engine did not run. */
 static const char *cell(char *buf, size_t n, int e, const char *fmt, double v)
 {
@@ -1200,6 +1279,7 @@ static void report(FILE *o, double total_secs)
     nd_date_format(duntil, sizeof duntil, sh->date_until - 86399);
 
     machine_line(o);
+    pin_line(o);
     fprintf(o, "Corpus:");
     for (size_t i = 0; i < ncorpus; i++)
         fprintf(o, " `%s`", base_name(corpus[i]));
@@ -1430,10 +1510,10 @@ static double run_once(uint64_t xapian_max_docs)
                 sh->ing[E_ND].merge_secs, sh->ing[E_ND].docs);
         nd_extra two = {2, ".threads", &sh->nd2};
         fprintf(stderr, "bench_search: newsdex ingest with 2 threads (timed only)...\n");
-        run_child(ingest_newsdex, &two, "newsdex ingest, 2 threads");
+        run_child_on(0, ingest_newsdex, &two, "newsdex ingest, 2 threads");
         fprintf(stderr, "  %.1f s\n", sh->nd2.secs);
         fprintf(stderr, "bench_search: two one-thread newsdex ingests at once (timed only)...\n");
-        run_child(ingest_pair, NULL, "newsdex ingest pair");
+        run_child_on(0, ingest_pair, NULL, "newsdex ingest pair");
         fprintf(stderr, "  %.1f s, %.1f s\n", sh->pair[0].secs, sh->pair[1].secs);
     }
     if (sh->run[E_FTS]) {
@@ -1609,6 +1689,7 @@ static void scale_report(FILE *o, void *arg)
 {
     (void)arg;
     machine_line(o);
+    pin_line(o);
     fprintf(o, "Corpora generated by `gen_corpus %s N --seed 42` (vocabulary, word frequencies, "
                "lengths and dates learned from that file).  \nQueries:",
             base_name(learn_file));
@@ -1921,7 +2002,7 @@ static void usage(void)
             "                    [--gen-corpus PATH] [--max-ingest-s S] [--svg FILE] [options]\n"
             "options: [--reps R] [--max-queries N] [--workdir DIR] [--keep] [--no-contentless]\n"
             "         [--no-xapian] [--xapian-max-docs N] [--verbose] [--keep-short-words]\n"
-            "         [--write-readme [README.md]]\n");
+            "         [--cpu N | --no-pin] [--write-readme [README.md]]\n");
     exit(2);
 }
 
@@ -1967,7 +2048,7 @@ static uint64_t parse_u64(const char *s)
 int main(int argc, char **argv)
 {
     const char *readme = NULL, *wd = NULL, *scale = NULL, *svg = NULL;
-    int keep = 0, no_xapian = 0;
+    int keep = 0, no_xapian = 0, want_cpu = -1, no_pin = 0;
     uint64_t xapian_max_docs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -2004,6 +2085,10 @@ int main(int argc, char **argv)
             svg = argv[++i];
         } else if (!strcmp(a, "--no-xapian")) {
             no_xapian = 1;
+        } else if (!strcmp(a, "--cpu") && has_arg) {
+            want_cpu = (int)parse_u64(argv[++i]);
+        } else if (!strcmp(a, "--no-pin")) {
+            no_pin = 1;
         } else if (!strcmp(a, "--keep-short-words")) {
             keep_short = 1;
         } else if (!strcmp(a, "--verbose")) {
@@ -2039,6 +2124,8 @@ int main(int argc, char **argv)
     snprintf(xap_dir, sizeof xap_dir, "%s/xapian", workdir);
     snprintf(xap_raw, sizeof xap_raw, "%s/xapian-uncompacted", workdir);
 
+    if (!no_pin)
+        choose_cpu(want_cpu);
     sh = shared_alloc(sizeof *sh);
     size_t cells = (size_t)E_COUNT * C_NCLASS * nq;
     sh->lat = shared_alloc(cells * sizeof *sh->lat);
