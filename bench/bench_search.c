@@ -7,12 +7,14 @@
  *   bench_search --corpus A.jsonl.gz [B.jsonl.gz ...] --queries Q.tsv [R.tsv ...]
  *                [--reps R] [--workdir DIR] [--keep] [--no-contentless]
  *                [--no-xapian] [--xapian-max-docs N] [--max-queries N]
- *                [--write-readme [bench/README.md]]
+ *                [--cpu N | --no-pin] [--write-readme [bench/README.md]]
  *   bench_search --scale N1,N2,... --learn REAL.jsonl.gz --queries Q.tsv ...
  *                [--gen-corpus PATH] [--max-ingest-s S] [--svg FILE] [same options]
  *
  * Every engine's ingest and every engine's query phase runs in its own forked
  * child, so that the peak RSS of each (ru_maxrss from wait4) is its own.
+ * Every one-thread phase runs pinned to one CPU, the same for all engines
+ * (choose_cpu).
  * Results come back to the parent through a shared anonymous mapping.
  *
  * Ingest: newsdex reads the files with nd_writer_add_jsonl (threads 1, its
@@ -195,20 +197,25 @@ static double spin_ms(void)
     return (now_s() - t0) * 1e3;
 }
 
+/* Pins the calling thread to CPU c; 0 or -1 (errno) like sched_setaffinity. */
+static int pin_to(int c)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(c, &one);
+    return sched_setaffinity(0, sizeof one, &one);
+}
+
 /* Picks the CPU the one-thread phases run on: the one that runs the loop
  * fastest now (best of three per CPU), unless `want` names one. */
 static void choose_cpu(int want)
 {
-    cpu_set_t all, one;
+    cpu_set_t all;
     if (sched_getaffinity(0, sizeof all, &all))
         return;
     double best = 0;
     for (int c = 0; c < 64 && c < CPU_SETSIZE; c++) {
-        if (!CPU_ISSET(c, &all))
-            continue;
-        CPU_ZERO(&one);
-        CPU_SET(c, &one);
-        if (sched_setaffinity(0, sizeof one, &one))
+        if (!CPU_ISSET(c, &all) || pin_to(c))
             continue;
         double t = spin_ms();
         for (int r = 0; r < 2; r++)
@@ -233,13 +240,8 @@ static long run_child_on(int pin, void (*fn)(void *), void *arg, const char *wha
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
-        if (pin && pin_cpu >= 0) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(pin_cpu, &one);
-            if (sched_setaffinity(0, sizeof one, &one))
-                die("sched_setaffinity: %s", strerror(errno));
-        }
+        if (pin && pin_cpu >= 0 && pin_to(pin_cpu))
+            die("sched_setaffinity: %s", strerror(errno));
         fn(arg);
         fflush(NULL);
         _exit(0);
@@ -1320,7 +1322,7 @@ static void report(FILE *o, double total_secs)
         const ingest_res *pa = sh->pair;
         if (pa[0].ok && pa[1].ok && in[E_ND].secs > 0) {
             /* both done: the slower one's time */
-            double both = (double)(pa[0].docs + pa[1].docs) / (pa[0].secs > pa[1].secs ? pa[0].secs : pa[1].secs);
+            double both = (double)(pa[0].docs + pa[1].docs) / ND_MAX(pa[0].secs, pa[1].secs);
             double one = (double)in[E_ND].docs / in[E_ND].secs;
             fprintf(o, "| ingest docs/s, two one-thread newsdex ingests at once, together (this "
                        "machine's two-core ceiling for the work: %.2f x one alone; 2 analysis "

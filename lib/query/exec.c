@@ -1102,12 +1102,12 @@ static int score(ectx *c, qit *it, double *out)
         break;
     case IT_AND:
         for (uint32_t i = 0; i < it->n_req && !rc; i++) {
-            const qit *r = it->req[i];
+            qit *r = it->req[i];
             if (r->unscored)
                 continue;
-            if (is_word(r))
+            if (is_word(r)) /* the common case, without a call */
                 sum += word_score(c, r);
-            else if (!(rc = score(c, it->req[i], &s)))
+            else if (!(rc = score(c, r, &s)))
                 sum += s;
         }
         for (uint32_t i = 0; i < it->n_opt && !rc; i++)
