@@ -6,9 +6,9 @@
  *
  * Walks every term of every segment of the index at DIR, decodes its
  * postings and positions, and prints a Markdown table: the bytes each part
- * takes now (skip tables; full blocks' document gaps and frequencies; the
- * varint-coded tail blocks; positions in packed groups of 128 and in varint
- * tails), and estimates for
+ * takes now (skip tables; full blocks' document gaps, packed or as bitmaps,
+ * and frequencies; the varint-coded tail blocks; positions in packed groups
+ * of 128 and in varint tails), and estimates for
  *
  *   - PFor (patched frame of reference) on every packed group of 128: the
  *     narrowest width b for which 1 byte of width, 1 byte of exception
@@ -72,6 +72,7 @@ static uint64_t pfor_bytes(const uint32_t *v)
 typedef struct tally {
     uint64_t skip, gaps, tfs, tails, pos_groups, pos_tails;
     uint64_t gaps_pfor, tfs_pfor, pos_groups_pfor, pos_tails_packed;
+    uint64_t bitmaps; /* full blocks stored as bitmaps */
     uint64_t dict;
     double docs_floor, pos_floor; /* bits */
 } tally;
@@ -137,9 +138,20 @@ static int count_term(tally *t, scratch *sc, const segment *seg, int field, cons
             tfs[i] = pc.tfs[i] - 1;
         }
         if (n == ND_BLOCK) {
-            t->gaps += packed_bytes(gaps);
+            const uint8_t *at = pc.blocks + (pc.nb > 1 ? pc.block_off[b] : 0);
+            if (*at == DOC_DENSE) { /* a bitmap block: the marker, m, m bytes */
+                const uint8_t *q = at + 1;
+                uint64_t m = 0;
+                varint_get(&q, pc.end, &m);
+                uint64_t bytes = (uint64_t)(q - at) + m;
+                t->gaps += bytes;
+                t->gaps_pfor += ND_MIN(bytes, pfor_bytes(gaps));
+                t->bitmaps++;
+            } else {
+                t->gaps += packed_bytes(gaps);
+                t->gaps_pfor += pfor_bytes(gaps);
+            }
             t->tfs += packed_bytes(tfs);
-            t->gaps_pfor += pfor_bytes(gaps);
             t->tfs_pfor += pfor_bytes(tfs);
         } else {
             for (uint32_t i = 0; i < n; i++)
@@ -229,6 +241,9 @@ int main(int argc, char **argv)
     uint64_t est = t.skip + t.gaps_pfor + t.tfs_pfor + t.tails + t.pos_groups_pfor +
                    t.pos_tails_packed;
     row("postings + positions", now, est);
+    printf("\nFull blocks stored as bitmaps of their documents (counted in the "
+           "document gaps row; PFor is counted only where smaller): %llu.\n",
+           (unsigned long long)t.bitmaps);
     printf("\nDictionary (.tdx files): %llu bytes.\n", (unsigned long long)t.dict);
     printf("\nFloors (perfect codes for uniformly random sets, see the source):\n"
            "which documents hold each term %.0f bytes, "

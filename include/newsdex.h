@@ -64,10 +64,10 @@ extern "C" {
 /* ---- Versions --------------------------------------------------------- */
 
 #define ND_VERSION_MAJOR 0
-#define ND_VERSION_MINOR 7
+#define ND_VERSION_MINOR 8
 #define ND_VERSION_PATCH 0
 #define ND_VERSION_NUMBER (ND_VERSION_MAJOR * 10000 + ND_VERSION_MINOR * 100 + ND_VERSION_PATCH)
-#define ND_VERSION_STRING "0.7.0"
+#define ND_VERSION_STRING "0.8.0"
 
 /* The on-disk format version written by this library (docs/FORMAT.md). */
 #define ND_FORMAT_VERSION 2

@@ -960,7 +960,7 @@ static void test_badinput_newer_format_version(void **state)
     /* a segment file's format version (u16 at offset 4 of the frame) */
     snprintf(dir, sizeof dir, "%s/v-segment", wd->tmp);
     copy_index(wd->ix, dir);
-    snprintf(path, sizeof path, "%s/seg-1.doc", dir);
+    snprintf(path, sizeof path, "%s/seg-1.tdx", dir);
     size_t n;
     char *img = tu_read_file(path, &n);
     assert_non_null(img);
@@ -969,7 +969,7 @@ static void test_badinput_newer_format_version(void **state)
     tu_write_file(path, img, n);
     char newer[32];
     snprintf(newer, sizeof newer, "version %d", ND_FORMAT_VERSION + 1);
-    expect_version_error(dir, "seg-1.doc", newer);
+    expect_version_error(dir, "seg-1.tdx", newer);
     img[4] = ND_FORMAT_VERSION;
     tu_write_file(path, img, n);
     free(img);

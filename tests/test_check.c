@@ -631,7 +631,9 @@ static void test_check_merge_stops_at_damage(void **state)
 
 /* Files of format version 1 (no chunk tables, checked whole when opened),
  * as an earlier library wrote them, in the same index as version 2 files:
- * read, checked, and rewritten at version 2 by a merge. */
+ * read, checked, and rewritten at version 2 by a merge. .doc stays at its
+ * version: its bitmap blocks (version 3) have no earlier form; a version 2
+ * .doc holding one is damage. */
 static void test_check_version1_files(void **state)
 {
     (void)state;
@@ -650,13 +652,23 @@ static void test_check_version1_files(void **state)
     nd_search_free(s);
     nd_index_free(ix);
     /* seg-1's files at version 1: the body alone, then the footer */
+    char path[4200];
+    size_t n;
+    seg_path(path, sizeof path, dir, 1, FILE_DOC);
+    uint8_t *img = load(path, &n);
+    assert_int_equal(ld_u16(img + 4), DOC_VERSION);
+    st_u16(img + 4, DOC_VERSION - 1);
+    write_consistent(dir, 1, FILE_DOC, img, tf_body_end(img, n) - FRAME_HEADER);
+    outcome o = check_dir(dir, "seg-1.doc", "bad bitmap block");
+    assert_true(o.matched > 0);
+    st_u16(img + 4, DOC_VERSION);
+    write_consistent(dir, 1, FILE_DOC, img, tf_body_end(img, n) - FRAME_HEADER);
+    free(img);
     for (int k = 0; k < FILE_KINDS; k++) {
-        if (k == FILE_COL)
+        if (k == FILE_COL || k == FILE_DOC)
             continue;
-        char path[4200];
         seg_path(path, sizeof path, dir, 1, k);
-        size_t n;
-        uint8_t *img = load(path, &n);
+        img = load(path, &n);
         assert_int_equal(ld_u16(img + 4), ND_FORMAT_VERSION);
         st_u16(img + 4, 1);
         write_consistent(dir, 1, k, img, tf_body_end(img, n) - FRAME_HEADER);
@@ -675,12 +687,12 @@ static void test_check_version1_files(void **state)
     /* a version 1 file is checked whole when it is opened */
     saved sv;
     save(&sv, dir);
-    sv.data[1][FRAME_HEADER + body_of(&sv, 1) / 2] ^= 0x10;
-    tu_write_file(sv.path[1], sv.data[1], sv.len[1]);
+    sv.data[FILE_POS][FRAME_HEADER + body_of(&sv, FILE_POS) / 2] ^= 0x10;
+    tu_write_file(sv.path[FILE_POS], sv.data[FILE_POS], sv.len[FILE_POS]);
     char err[256];
     assert_int_equal(nd_index_open(&ix, dir, NULL, err, sizeof err), ND_ECORRUPT);
-    assert_non_null(strstr(err, "seg-1.doc: checksum mismatch"));
-    sv.data[1][FRAME_HEADER + body_of(&sv, 1) / 2] ^= 0x10;
+    assert_non_null(strstr(err, "seg-1.pos: checksum mismatch"));
+    sv.data[FILE_POS][FRAME_HEADER + body_of(&sv, FILE_POS) / 2] ^= 0x10;
     restore(&sv, dir);
     unsave(&sv);
     /* a merge reads them and writes version 2 */
@@ -691,8 +703,9 @@ static void test_check_version1_files(void **state)
     assert_int_equal(errors_of(dir), 0);
     assert_int_equal(nd_index_open(&ix, dir, NULL, NULL, 0), ND_OK);
     assert_int_equal(ix->man.n_segs, 1);
-    assert_int_equal(ld_u16(ix->segs[0].map[FILE_DOC].data + 4), ND_FORMAT_VERSION);
-    assert_non_null(ix->segs[0].sums[FILE_DOC].tab);
+    assert_int_equal(ld_u16(ix->segs[0].map[FILE_DOC].data + 4), DOC_VERSION);
+    assert_int_equal(ld_u16(ix->segs[0].map[FILE_POS].data + 4), ND_FORMAT_VERSION);
+    assert_non_null(ix->segs[0].sums[FILE_POS].tab);
     assert_int_equal(nd_search_open(&s, ix), ND_OK);
     assert_int_equal(nd_search_run(s, &h, "news oil", 20, NULL), ND_OK);
     assert_int_equal(nd_hits_total(h), total);

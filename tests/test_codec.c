@@ -21,6 +21,7 @@
 
 #include "testutil.h"
 #include "codec/codec.h"
+#include "codec/dense_table.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -960,6 +961,141 @@ static void test_codec_seq_garbage_never_crashes(void **state)
     guard_free(&g);
 }
 
+/* ---- dense (bitmap) blocks ------------------------------------------- */
+
+/* Every entry of the expansion tables, from their definition. */
+static void test_codec_dense_tables(void **state)
+{
+    (void)state;
+    for (unsigned b = 0; b < 256; b++) {
+        unsigned j = 0;
+        for (unsigned k = 0; k < 8; k++)
+            if ((b >> k) & 1)
+                assert_int_equal((DENSE_SPREAD[b] >> (8 * j++)) & 0xff, k);
+        assert_int_equal(DENSE_COUNT[b], j);
+        for (; j < 8; j++)
+            assert_int_equal((DENSE_SPREAD[b] >> (8 * j)) & 0xff, 0);
+    }
+}
+
+/* 128 increasing documents from `first` spanning at most `span` numbers,
+ * the first and last of the span always taken when `ends`. */
+static void dense_docs(uint32_t *docs, uint32_t first, uint32_t span, int ends, uint64_t *seed)
+{
+    uint8_t taken[256] = {0};
+    uint32_t n = 0;
+    if (ends) {
+        taken[0] = taken[span - 1] = 1;
+        n = 2;
+    }
+    while (n < ND_BLOCK) {
+        uint32_t b = (uint32_t)(tu_rand(seed) % span);
+        if (!taken[b]) {
+            taken[b] = 1;
+            n++;
+        }
+    }
+    for (uint32_t b = 0, i = 0; b < span; b++)
+        if (taken[b])
+            docs[i++] = first + b;
+}
+
+/* Packing, then expanding (both implementations) and ORing into a bitset,
+ * give back the documents, for spans of 128 to 256 numbers starting
+ * anywhere in a 64-bit word, up to the top of the u32 range. */
+static void test_codec_dense_round_trip(void **state)
+{
+    (void)state;
+    uint64_t seed = 0x5eed0d01;
+    static const uint32_t FIRSTS[] = {0, 1, 63, 64, 1000, 4093, UINT32_MAX - 255};
+    for (int round = 0; round < 3000; round++) {
+        uint32_t first = round < 7 ? FIRSTS[round] : (uint32_t)(tu_rand(&seed) % 100000);
+        uint32_t span = ND_BLOCK + (uint32_t)(tu_rand(&seed) % 129);
+        if (first > UINT32_MAX - 255)
+            span = UINT32_MAX - first + 1 < span ? UINT32_MAX - first + 1 : span;
+        uint32_t docs[ND_BLOCK];
+        dense_docs(docs, first, span, round % 3 == 0, &seed);
+        uint8_t bm[DENSE_MAX_BYTES];
+        size_t n = dense_pack(bm, docs, ND_BLOCK, first);
+        assert_int_equal(n, (docs[ND_BLOCK - 1] - first) / 8 + 1);
+        assert_true(n <= DENSE_MAX_BYTES);
+        uint32_t last;
+        assert_int_equal(dense_span(bm, n, &last), 0);
+        assert_int_equal(first + last, docs[ND_BLOCK - 1]);
+        uint32_t out[DENSE_OUT], out2[DENSE_OUT];
+        assert_int_equal(dense_unpack(out, bm, n, first), ND_BLOCK);
+        assert_int_equal(dense_unpack_portable(out2, bm, n, first), ND_BLOCK);
+        assert_memory_equal(out, docs, sizeof docs);
+        assert_memory_equal(out2, docs, sizeof docs);
+        if (first > 100000)
+            continue; /* no bitset that large */
+        /* a bitset ending at the word of the last document, a guard word
+         * after it that must stay untouched, and old bits kept */
+        size_t words = docs[ND_BLOCK - 1] / 64 + 1;
+        uint64_t *bits = calloc(words + 1, sizeof *bits);
+        assert_non_null(bits);
+        bits[words] = 0x5a5a5a5a5a5a5a5aull;
+        bits[0] |= 1;
+        assert_int_equal(dense_or(bits, bm, n, first), ND_BLOCK);
+        assert_true(bits[words] == 0x5a5a5a5a5a5a5a5aull);
+        uint32_t seen = 0;
+        for (size_t w = 0; w < words; w++)
+            for (uint64_t m = bits[w]; m; m &= m - 1) {
+                uint32_t d = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
+                if (d == 0 && docs[0] != 0)
+                    continue; /* the old bit */
+                assert_true(seen < ND_BLOCK && d == docs[seen]);
+                seen++;
+            }
+        assert_int_equal(seen, ND_BLOCK);
+        free(bits);
+    }
+}
+
+/* Bitmaps that are not blocks of 128: dense_span rejects the wrong sizes
+ * and a zero last byte; a wrong number of set bits is reported by the
+ * expanders, which never write past DENSE_OUT values. */
+static void test_codec_dense_bad_bitmaps(void **state)
+{
+    (void)state;
+    uint8_t bm[DENSE_MAX_BYTES + 1];
+    uint32_t last;
+    memset(bm, 0xff, sizeof bm);
+    assert_int_equal(dense_span(bm, 0, &last), -1);
+    assert_int_equal(dense_span(bm, DENSE_MAX_BYTES + 1, &last), -1);
+    assert_int_equal(dense_span(bm, DENSE_MAX_BYTES, &last), 0);
+    assert_int_equal(last, 8 * DENSE_MAX_BYTES - 1);
+    bm[3] = 0;
+    assert_int_equal(dense_span(bm, 4, &last), -1);
+    bm[3] = 0x10;
+    assert_int_equal(dense_span(bm, 4, &last), 0);
+    assert_int_equal(last, 28);
+
+    uint64_t seed = 0x5eed0d02;
+    for (int round = 0; round < 2000; round++) {
+        size_t n = 1 + (size_t)(tu_rand(&seed) % DENSE_MAX_BYTES);
+        for (size_t i = 0; i < n; i++)
+            bm[i] = (uint8_t)(round % 2 ? tu_rand(&seed) : 0xff);
+        unsigned set = 0;
+        for (size_t i = 0; i < n; i++)
+            set += DENSE_COUNT[bm[i]];
+        uint32_t out[DENSE_OUT + 4];
+        for (int impl = 0; impl < 2; impl++) {
+            for (int k = 0; k < 4; k++)
+                out[DENSE_OUT + k] = 0xdeadbeef;
+            uint32_t got = impl ? dense_unpack_portable(out, bm, n, 7) : dense_unpack(out, bm, n, 7);
+            for (int k = 0; k < 4; k++)
+                assert_true(out[DENSE_OUT + k] == 0xdeadbeef);
+            if (set <= ND_BLOCK)
+                assert_int_equal(got, set);
+            else
+                assert_true(got > ND_BLOCK && got <= DENSE_OUT);
+        }
+        uint64_t bits[DENSE_MAX_BYTES / 8 + 2] = {0};
+        assert_int_equal(dense_or(bits, bm, n, 7), set);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1128,9 @@ int main(void)
         cmocka_unit_test(test_codec_seq_rejects_bad_width),
         cmocka_unit_test(test_codec_seq_rejects_tail_over_u32),
         cmocka_unit_test(test_codec_seq_garbage_never_crashes),
+        cmocka_unit_test(test_codec_dense_tables),
+        cmocka_unit_test(test_codec_dense_round_trip),
+        cmocka_unit_test(test_codec_dense_bad_bitmaps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

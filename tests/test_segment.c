@@ -2154,6 +2154,111 @@ static void test_segment_checked_when_read(void **state)
     free_corpus(&c);
 }
 
+/* A list of exactly 128 documents spanning 192 numbers (every article
+ * but each third) is one bitmap block (FORMAT.md section 7): the writer
+ * chooses it, counting (the bitset path) and ranking (the expanding path)
+ * read it, and a bitmap without exactly 128 bits, too long, or with a
+ * zero last byte is damage on both paths, with checksums that agree. */
+static void search_word(const char *dir, int count_only, int want_rc, uint64_t want_total)
+{
+    nd_index *ix = NULL;
+    char msg[512];
+    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
+    nd_search *s = NULL;
+    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    nd_search_opts o = ND_SEARCH_OPTS_INIT;
+    o.count_only = count_only;
+    o.snippets = 0;
+    nd_hits *h = NULL;
+    int rc = nd_search_run(s, &h, "bitmapword", 200, &o);
+    if (rc != want_rc)
+        fail_msg("count_only %d: %d (%s), want %d", count_only, rc, nd_search_errmsg(s), want_rc);
+    if (rc == ND_ECORRUPT && !strstr(nd_search_errmsg(s), "seg-1.doc: term postings: bad"))
+        fail_msg("message: %s", nd_search_errmsg(s));
+    if (rc == ND_OK) {
+        assert_int_equal(nd_hits_total(h), want_total);
+        if (!count_only)
+            assert_int_equal(nd_hits_count(h), want_total);
+    }
+    nd_hits_free(h);
+    nd_search_free(s);
+    nd_index_free(ix);
+}
+
+static void test_segment_bitmap_blocks(void **state)
+{
+    fixture *f = *state;
+    char dir[4200];
+    corpus c;
+    subdir(dir, sizeof dir, f, "ix");
+    gen_corpus(&c, 192, 0x57ull, 1);
+    for (size_t i = 0; i < c.n; i++)
+        if (i % 3 != 0)
+            append_word(&c.a[i], SF_BODY, "bitmapword");
+    build_index(dir, &c, 0, 0);
+    index_files fs;
+    load_files(&fs, dir);
+    nd_index ix;
+    nd_err e = {{0}};
+    ASSERT_OK(open_snapshot(&ix, dir, 0, &e), e.msg);
+    uint8_t key[16] = {FIELD_BODY};
+    memcpy(key + 1, "bitmapword", 10);
+    term_info ti;
+    ASSERT_OK(segment_term(&ix.segs[0], key, 11, &ti, &e), e.msg);
+    snapshot_close(&ix);
+    assert_int_equal(ti.df, 128);
+    /* the block as FORMAT.md gives it: marker, 24 bytes, bit i for article
+     * i, then the frequencies packed at width 0 (every tf is 1) */
+    const uint8_t *p = fs.orig[FILE_DOC] + ti.doc_off;
+    assert_int_equal(ti.doc_len, 1 + 1 + 24 + 1);
+    assert_int_equal(p[0], DOC_DENSE);
+    assert_int_equal(p[1], 24);
+    for (unsigned i = 0; i < 192; i++)
+        assert_int_equal((p[2 + i / 8] >> (i % 8)) & 1, i % 3 != 0);
+    assert_int_equal(p[26], 0);
+    search_word(dir, 1, ND_OK, 128);
+    search_word(dir, 0, ND_OK, 128);
+
+    size_t n = fs.size[FILE_DOC], at = (size_t)ti.doc_off;
+    uint8_t *img = malloc(n);
+    assert_non_null(img);
+    static const struct {
+        size_t off;
+        uint8_t x; /* XORed in */
+        int rc;
+    } CHANGES[] = {
+        {2, 0x02, ND_ECORRUPT},        /* article 1 dropped: 127 bits */
+        {2, 0x01, ND_ECORRUPT},        /* article 0 added: 129 bits */
+        {2, 0x03, ND_OK},              /* 0 for 1: 128 bits, a valid block */
+        {1, 24 ^ 33, ND_ECORRUPT},     /* longer than any bitmap */
+        {1, 24 ^ 23, ND_ECORRUPT},     /* one byte short: 122 bits */
+        {25, 0xdb, ND_ECORRUPT},       /* the last byte zero */
+        {25, 0xc0, ND_ECORRUPT},       /* articles 190, 191 dropped: 126 bits */
+        {0, DOC_DENSE ^ 0x41, ND_ECORRUPT}, /* neither bitmap nor width */
+    };
+    for (size_t i = 0; i < sizeof CHANGES / sizeof CHANGES[0]; i++) {
+        memcpy(img, fs.orig[FILE_DOC], n);
+        img[at + CHANGES[i].off] ^= CHANGES[i].x;
+        refooter(img, n);
+        install_file(&fs, FILE_DOC, img, n);
+        search_word(dir, 1, CHANGES[i].rc, 128);
+        search_word(dir, 0, CHANGES[i].rc, 128);
+    }
+    /* the same bytes in a version 2 .doc: bitmaps did not exist yet */
+    memcpy(img, fs.orig[FILE_DOC], n);
+    st_u16(img + 4, DOC_VERSION - 1);
+    refooter(img, n);
+    install_file(&fs, FILE_DOC, img, n);
+    search_word(dir, 1, ND_ECORRUPT, 0);
+    search_word(dir, 0, ND_ECORRUPT, 0);
+    free(img);
+    restore_file(&fs, FILE_DOC);
+    restore_file(&fs, FILE_KINDS);
+    search_word(dir, 1, ND_OK, 128);
+    free_files(&fs);
+    free_corpus(&c);
+}
+
 /* ---- 3. versions and non-indexes ----------------------------------------- */
 
 static void test_segment_newer_version(void **state)
@@ -2246,6 +2351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_damaged_stored_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_reframed_bodies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_checked_when_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_bitmap_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_newer_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_not_an_index, setup, teardown),
     };

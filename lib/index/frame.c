@@ -66,6 +66,8 @@ uint16_t frame_max_version(const char magic[4])
 {
     if (memcmp(magic, "NDCL", 4) == 0)
         return COL_VERSION;
+    if (memcmp(magic, "NDPO", 4) == 0)
+        return DOC_VERSION;
     return memcmp(magic, "NDMF", 4) == 0 ? 1 : ND_FORMAT_VERSION;
 }
 

@@ -132,9 +132,22 @@ static inline int frame_sums_check(const frame_sums *s, uint64_t off, uint64_t l
 /* The frame version of .col files written now: version 1's columns followed
  * by the id column (version 2), then a chunk table (version 3; FORMAT.md
  * sections 3 and 5). Readers accept .col versions 1 to COL_VERSION,
- * MANIFEST version 1, and versions 1 to ND_FORMAT_VERSION for every other
- * file. */
+ * .doc versions 1 to DOC_VERSION, MANIFEST version 1, and versions 1 to
+ * ND_FORMAT_VERSION for every other file. */
 #define COL_VERSION 3
+/* The frame version of .doc files written now: version 2's postings, whose
+ * full blocks may also be bitmaps (DOC_DENSE, FORMAT.md section 7).
+ * Readers accept .doc versions 1 to DOC_VERSION; a bitmap block in an
+ * earlier version is damage. */
+#define DOC_VERSION 3
+/* The first byte of a full postings block stored as a bitmap of the
+ * documents it spans (a packed block's first byte, its width, is 0..32). */
+#define DOC_DENSE 0x40
+/* A full block is written as a bitmap when its documents span at most
+ * 8 * DENSE_MAX_BYTES numbers and the bitmap takes at most this many bytes
+ * more than the packed gaps (one bit per document): counting a query ORs
+ * a bitmap into its bitset 64 documents at a time. */
+#define DENSE_SLACK 16
 /* The highest frame version readers accept for files with this magic. */
 uint16_t frame_max_version(const char magic[4]);
 /* Does a file with this magic and version carry a chunk table? */
@@ -333,6 +346,7 @@ typedef struct segment {
      * frame_sums_check before use (.col is checked whole at open) */
     frame_sums sums[FILE_KINDS];
     uint32_t docs;
+    uint16_t doc_version; /* .doc frame version: bitmap blocks from DOC_VERSION */
     uint64_t sum_len[N_TEXT_FIELDS];
     const uint8_t *lens;  /* N_TEXT_FIELDS arrays of docs u32 (LE) */
     const uint8_t *dates; /* docs i64 (LE) */
@@ -478,6 +492,7 @@ typedef struct pcursor {
     uint32_t *max_tf;
     uint32_t *min_len;
     int no_tf;             /* frequencies are not decoded (counting only) */
+    int dense_ok;          /* .doc version >= DOC_VERSION: bitmap blocks allowed */
     uint32_t shallow;      /* pcursor_shallow: block of its last answer */
     int one_ready;         /* one-block list: one_max_tf, one_min_len computed */
     uint32_t one_max_tf, one_min_len, one_last;
@@ -495,7 +510,7 @@ typedef struct pcursor {
     uint32_t *pos;         /* malloc'd, grows */
     size_t pos_cap;
     /* from here on, filled before use (pcursor_open does not clear them) */
-    uint32_t docs[ND_BLOCK];
+    uint32_t docs[DENSE_OUT]; /* the block's ND_BLOCK at most, room for dense_unpack */
     uint32_t tfs[ND_BLOCK];
     uint32_t pos_start[ND_BLOCK + 1];
 } pcursor;
@@ -505,6 +520,11 @@ void pcursor_close(pcursor *c);
 /* Moves to the first document >= target (target > current doc, or the
  * first call). ND_OK (c->doc may be ND_NO_DOC) or ND_ECORRUPT. */
 int pcursor_advance(pcursor *c, uint32_t target, nd_err *e);
+/* Sets bit d of word d / 64 of bits for every document d of the list, on
+ * a cursor that has not moved yet; bits must hold the segment's documents.
+ * Bitmap blocks are ORed in whole. Frequencies are not decoded. Leaves the
+ * cursor at the end (ND_NO_DOC). ND_OK or ND_ECORRUPT. */
+int pcursor_collect(pcursor *c, uint64_t *bits, nd_err *e);
 
 /* The first index in docs[lo, hi) whose document is >= target, given that
  * docs[hi - 1] >= target: a short scan, then galloping and binary search

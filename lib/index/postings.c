@@ -46,6 +46,7 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
     c->field = field;
     c->nb = (ti->df + ND_BLOCK - 1) / ND_BLOCK;
     c->block = c->nb;
+    c->dense_ok = s->doc_version >= DOC_VERSION;
     c->doc = 0;
     const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     c->end = end;
@@ -130,7 +131,9 @@ static int unpack(pcursor *c, const uint8_t **p, const uint8_t *end, uint32_t *o
     return ND_OK;
 }
 
-static int load_block(pcursor *c, uint32_t b, nd_err *e)
+/* Decodes block b into docs and tfs; or, given bits, sets the bits of its
+ * documents instead, without keeping them or decoding frequencies. */
+static int read_block(pcursor *c, uint32_t b, uint64_t *bits, nd_err *e)
 {
     const uint8_t *p, *end;
     uint32_t n;
@@ -150,17 +153,37 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
     }
     n = b + 1 < c->nb ? ND_BLOCK : c->ti.df - b * ND_BLOCK;
     uint64_t doc = b == 0 ? (uint64_t)-1 : c->last_doc[b - 1];
-    if (n == ND_BLOCK) {
+    int set_bits = bits != NULL;
+    if (n == ND_BLOCK && p < end && *p == DOC_DENSE) {
+        uint64_t len;
+        uint32_t top;
+        p++;
+        if (!c->dense_ok || vget(&p, end, &len) || len > (uint64_t)(end - p) ||
+            dense_span(p, (size_t)len, &top))
+            return bad(c, e, "bad bitmap block");
+        uint64_t first = doc + 1;
+        doc = first + top;
+        if (doc >= c->seg->docs)
+            return bad(c, e, "document out of range");
+        uint32_t set = bits ? dense_or(bits, p, (size_t)len, (uint32_t)first)
+                            : dense_unpack(c->docs, p, (size_t)len, (uint32_t)first);
+        if (set != ND_BLOCK)
+            return bad(c, e, "bad bitmap block");
+        set_bits = 0;
+        p += len;
+    } else if (n == ND_BLOCK) {
         /* gaps to documents fused with the unpacking; the sequence only
          * increases, so checking the last document checks them all */
         if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
             return bad(c, e, "bad block width");
-        unsigned bits = *p++;
-        doc += bitpack128_unpack_delta1(c->docs, p, bits, (uint32_t)doc);
-        p += (size_t)16 * bits;
+        unsigned w = *p++;
+        doc += bitpack128_unpack_delta1(c->docs, p, w, (uint32_t)doc);
+        p += (size_t)16 * w;
         if (doc >= c->seg->docs)
             return bad(c, e, "document out of range");
-        if (c->no_tf) { /* step over the packed frequencies */
+    }
+    if (n == ND_BLOCK) {
+        if (c->no_tf || bits) { /* step over the packed frequencies */
             if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
                 return bad(c, e, "bad block width");
             p += 1 + (size_t)16 * *p;
@@ -190,12 +213,34 @@ static int load_block(pcursor *c, uint32_t b, nd_err *e)
             c->tfs[i] = (uint32_t)tf + 1;
         }
     }
-    if (p != end || (c->nb > 1 && c->docs[n - 1] != c->last_doc[b]))
+    if (p != end || (c->nb > 1 && doc != c->last_doc[b]))
         return bad(c, e, "block does not match the skip table");
+    if (set_bits)
+        for (uint32_t i = 0; i < n; i++)
+            bits[c->docs[i] >> 6] |= UINT64_C(1) << (c->docs[i] & 63);
+    if (bits)
+        return ND_OK;
     c->block = b;
     c->n = n;
     c->i = 0;
     c->pos_loaded = 0;
+    return ND_OK;
+}
+
+static int load_block(pcursor *c, uint32_t b, nd_err *e)
+{
+    return read_block(c, b, NULL, e);
+}
+
+int pcursor_collect(pcursor *c, uint64_t *bits, nd_err *e)
+{
+    for (uint32_t b = 0; b < c->nb; b++) {
+        int rc = read_block(c, b, bits, e);
+        if (rc)
+            return rc;
+    }
+    c->block = c->nb;
+    c->doc = ND_NO_DOC;
     return ND_OK;
 }
 

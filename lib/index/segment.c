@@ -259,6 +259,8 @@ int segment_open(segment *s, const char *dir, const seg_meta *meta, int checks, 
         if (!rc && crc != meta->crc[k])
             rc = err_set(e, ND_ECORRUPT, "%s: checksum differs from the manifest", name);
     }
+    if (!rc)
+        s->doc_version = ld_u16(s->map[FILE_DOC].data + 4);
     if (!rc && !(s->date_spans = calloc(1, sizeof *s->date_spans)))
         rc = err_set(e, ND_ENOMEM, "out of memory");
     if (!rc)

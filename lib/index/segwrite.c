@@ -28,7 +28,7 @@ static int open_file(fout *f, const char *dir, uint64_t number, int kind, nd_err
     seg_file_name(name, sizeof name, number, kind);
     if (path_join(path, sizeof path, dir, name))
         return err_set(e, ND_EINVAL, "path too long: %s", dir);
-    static const uint16_t VERSIONS[FILE_KINDS] = {ND_FORMAT_VERSION, ND_FORMAT_VERSION,
+    static const uint16_t VERSIONS[FILE_KINDS] = {ND_FORMAT_VERSION, DOC_VERSION,
                                                   ND_FORMAT_VERSION, COL_VERSION,
                                                   ND_FORMAT_VERSION};
     int rc = fout_open_version(f, path, MAGICS[kind], VERSIONS[kind], e);
@@ -272,14 +272,25 @@ static int encode_term(const segwriter *w, int field, uint32_t df, const uint32_
         }
         sum_tf += np;
         if (n == ND_BLOCK) {
+            uint32_t first = prev_doc + 1; /* 0 for the first block */
             for (uint32_t i = 0; i < n; i++) {
                 vals[i] = docs[lo + i] - prev_doc - 1;
                 prev_doc = docs[lo + i];
             }
             unsigned bits = bits_needed(vals, n);
-            bitpack128_pack(packed, vals, bits);
-            if (buf_putc(&c->blocks, (uint8_t)bits) || buf_append(&c->blocks, packed, (size_t)16 * bits))
-                return err_set(e, ND_ENOMEM, "out of memory writing postings");
+            size_t span = (size_t)(prev_doc - first) / 8 + 1; /* the bitmap's bytes */
+            if (bits > 0 && span <= DENSE_MAX_BYTES &&
+                1 + varint_len(span) + span <= 1 + (size_t)16 * bits + DENSE_SLACK) {
+                if (buf_putc(&c->blocks, DOC_DENSE) || buf_put_varint(&c->blocks, span) ||
+                    buf_reserve(&c->blocks, span))
+                    return err_set(e, ND_ENOMEM, "out of memory writing postings");
+                c->blocks.len += dense_pack(c->blocks.data + c->blocks.len, docs + lo, n, first);
+            } else {
+                bitpack128_pack(packed, vals, bits);
+                if (buf_putc(&c->blocks, (uint8_t)bits) ||
+                    buf_append(&c->blocks, packed, (size_t)16 * bits))
+                    return err_set(e, ND_ENOMEM, "out of memory writing postings");
+            }
             for (uint32_t i = 0; i < n; i++)
                 vals[i] = tfs[lo + i] - 1;
             bits = bits_needed(vals, n);

@@ -1679,20 +1679,14 @@ out:
  * bitset (a word per 64 documents) costs less than the heap steps saved. */
 #define COUNT_BITS_SHARE 512
 
-/* Sets the bits of it's matches. A word's list is unpacked block by block
- * and a disjunction sets its children's bits in turn; any other clause is
- * walked with its iterator. */
+/* Sets the bits of it's matches. A word's list sets them block by block
+ * (a bitmap block in one go, pcursor_collect), a disjunction its
+ * children's bits in turn; any other clause is walked with its iterator. */
 static int collect(ectx *c, qit *it, uint64_t *bits)
 {
     int rc = ND_OK;
-    if (it->kind == IT_TERM) {
-        pcursor *pc = it->pc;
-        for (rc = pcursor_advance(pc, 0, c->e); !rc && pc->doc != ND_NO_DOC;
-             rc = pcursor_advance(pc, pc->docs[pc->n - 1] + 1, c->e))
-            for (uint32_t j = pc->i; j < pc->n; j++)
-                bits[pc->docs[j] >> 6] |= UINT64_C(1) << (pc->docs[j] & 63);
-        return rc;
-    }
+    if (it->kind == IT_TERM)
+        return pcursor_collect(it->pc, bits, c->e);
     if (it->kind == IT_OR && it->n_neg == 0) {
         for (uint32_t i = 0; i < it->n_opt && !rc; i++)
             rc = collect(c, it->opt[i], bits);
