@@ -1096,6 +1096,32 @@ static void test_codec_dense_bad_bitmaps(void **state)
     }
 }
 
+/* bits_count64 and bits_count (whichever instruction it uses) against
+ * counting one bit at a time. */
+static void test_codec_bits_count(void **state)
+{
+    (void)state;
+    assert_int_equal(bits_count64(0), 0);
+    assert_int_equal(bits_count64(UINT64_MAX), 64);
+    assert_int_equal(bits_count64(UINT64_C(1) << 63), 1);
+    assert_int_equal(bits_count64(0x5555555555555555ull), 32);
+    uint64_t seed = 0x5eed0d03;
+    uint64_t w[300];
+    for (int round = 0; round < 200; round++) {
+        size_t n = (size_t)(tu_rand(&seed) % 300);
+        uint64_t want = 0;
+        for (size_t i = 0; i < n; i++) {
+            w[i] = tu_rand(&seed) & tu_rand(&seed) & (round % 2 ? UINT64_MAX : tu_rand(&seed));
+            unsigned one = 0;
+            for (int b = 0; b < 64; b++)
+                one += (unsigned)((w[i] >> b) & 1);
+            assert_int_equal(bits_count64(w[i]), one);
+            want += one;
+        }
+        assert_int_equal(bits_count(w, n), want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1128,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_codec_seq_rejects_bad_width),
         cmocka_unit_test(test_codec_seq_rejects_tail_over_u32),
         cmocka_unit_test(test_codec_seq_garbage_never_crashes),
+        cmocka_unit_test(test_codec_bits_count),
         cmocka_unit_test(test_codec_dense_tables),
         cmocka_unit_test(test_codec_dense_round_trip),
         cmocka_unit_test(test_codec_dense_bad_bitmaps),

@@ -138,6 +138,19 @@ uint32_t dense_unpack_portable(uint32_t out[DENSE_OUT], const uint8_t *p, size_t
  * many bits the bitmap has set (128 for a well-formed block). */
 uint32_t dense_or(uint64_t *bits, const uint8_t *p, size_t n, uint32_t first);
 
+/* Bits set in x, without a library call (a build for any x86-64 CPU has no
+ * popcount instruction to inline). */
+static inline unsigned bits_count64(uint64_t x)
+{
+    x -= (x >> 1) & UINT64_C(0x5555555555555555);
+    x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+    x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+    return (unsigned)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+/* Bits set in words[0..n): a bitset's population, with the CPU's popcount
+ * instruction where it has one. */
+uint64_t bits_count(const uint64_t *words, size_t n);
+
 /* ---- seq.c ------------------------------------------------------------ */
 
 /* Worst-case bytes seq_encode writes for n values. */

@@ -1,7 +1,8 @@
 /*
- * dense.c - a postings block of 128 documents as a bitmap of the range
- * they span (docs/FORMAT.md section 7): bit i of the bitmap, byte i / 8,
- * bit i % 8, stands for document first + i. For a word in most articles
+ * dense.c - bitmaps: counting the bits of a bitset, and a postings block
+ * of 128 documents as a bitmap of the range they span (docs/FORMAT.md
+ * section 7): bit i of the bitmap, byte i / 8, bit i % 8, stands for
+ * document first + i. For a word in most articles
  * this is about as small as its packed gaps; counting its matches ORs the
  * bitmap into the query's bitset 64 documents at a time instead of
  * setting one bit per posting, and expanding it to document numbers takes
@@ -102,10 +103,37 @@ uint32_t dense_or(uint64_t *bits, const uint8_t *p, size_t n, uint32_t first)
         uint64_t w = load64(p, n, i);
         if (!w)
             continue;
-        set += (uint32_t)__builtin_popcountll(w);
+        set += bits_count64(w);
         to[0] |= w << s;
         if (s && (w >> (64 - s)))
             to[1] |= w >> (64 - s);
     }
     return set;
+}
+
+static uint64_t count_portable(const uint64_t *words, size_t n)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += bits_count64(words[i]);
+    return c;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) static uint64_t count_popcnt(const uint64_t *words, size_t n)
+{
+    uint64_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += (uint64_t)__builtin_popcountll(words[i]);
+    return c;
+}
+#endif
+
+uint64_t bits_count(const uint64_t *words, size_t n)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("popcnt"))
+        return count_popcnt(words, n);
+#endif
+    return count_portable(words, n);
 }

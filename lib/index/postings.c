@@ -131,6 +131,19 @@ static int unpack(pcursor *c, const uint8_t **p, const uint8_t *end, uint32_t *o
     return ND_OK;
 }
 
+/* Sets bits first .. first + n - 1 of a bitset. */
+static void set_range(uint64_t *bits, uint64_t first, uint32_t n)
+{
+    uint64_t end = first + n;
+    while (first < end) {
+        unsigned s = (unsigned)(first & 63);
+        uint64_t take = ND_MIN(64 - s, end - first);
+        uint64_t m = take == 64 ? UINT64_MAX : ((UINT64_C(1) << take) - 1) << s;
+        bits[first >> 6] |= m;
+        first += take;
+    }
+}
+
 /* Decodes block b into docs and tfs; or, given bits, sets the bits of its
  * documents instead, without keeping them or decoding frequencies. */
 static int read_block(pcursor *c, uint32_t b, uint64_t *bits, nd_err *e)
@@ -177,10 +190,19 @@ static int read_block(pcursor *c, uint32_t b, uint64_t *bits, nd_err *e)
         if (p >= end || *p > 32 || (size_t)(end - p - 1) < (size_t)16 * *p)
             return bad(c, e, "bad block width");
         unsigned w = *p++;
-        doc += bitpack128_unpack_delta1(c->docs, p, w, (uint32_t)doc);
-        p += (size_t)16 * w;
-        if (doc >= c->seg->docs)
-            return bad(c, e, "document out of range");
+        if (w == 0 && bits) { /* 128 consecutive documents */
+            uint64_t first = doc + 1;
+            doc += ND_BLOCK;
+            if (doc >= c->seg->docs)
+                return bad(c, e, "document out of range");
+            set_range(bits, first, ND_BLOCK);
+            set_bits = 0;
+        } else {
+            doc += bitpack128_unpack_delta1(c->docs, p, w, (uint32_t)doc);
+            p += (size_t)16 * w;
+            if (doc >= c->seg->docs)
+                return bad(c, e, "document out of range");
+        }
     }
     if (n == ND_BLOCK) {
         if (c->no_tf || bits) { /* step over the packed frequencies */

@@ -1718,14 +1718,15 @@ static int count_bits(ectx *c, qit *root, facets *fc, uint64_t *total)
     int rc = collect(c, root, bits);
     if (rc)
         return rc;
+    if (seg->deleted)
+        for (size_t w = 0; w < nw; w++)
+            bits[w] &= ~seg->deleted[w];
+    if (!fc && !c->dated) {
+        *total += bits_count(bits, nw);
+        return ND_OK;
+    }
     for (size_t w = 0; w < nw; w++) {
         uint64_t m = bits[w];
-        if (seg->deleted)
-            m &= ~seg->deleted[w];
-        if (!fc && !c->dated) {
-            *total += (uint64_t)__builtin_popcountll(m);
-            continue;
-        }
         for (; m; m &= m - 1) {
             uint32_t d = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(m));
             int64_t date;

@@ -154,14 +154,6 @@ static int on_tok(void *ctx, const nd_token *tk)
     return 0;
 }
 
-static int popcount64(uint64_t x)
-{
-    int n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
-}
-
 static int is_ws(uint8_t c)
 {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\f' || c == '\v';
@@ -203,7 +195,7 @@ int snippet_make(nd_analyzer *an, const char *text, size_t len, const snip_terms
         }
         if (to == from)
             to = from + 1; /* one very long token */
-        int distinct = popcount64(seen);
+        int distinct = (int)bits_count64(seen);
         if (distinct > best_distinct || (distinct == best_distinct && hits > best_hits)) {
             best_distinct = distinct;
             best_hits = hits;
