@@ -1,8 +1,10 @@
 /*
  * fuzz_codec.c - the integer decoders on raw bytes: varint_get,
  * varint_get32, seq_decode (n taken from the first two bytes, at most
- * 4096) and bitpack128_unpack (bits from the first byte), each followed by
- * a round trip through the matching encoder.
+ * 4096), bitpack128_unpack (bits from the first byte) and the bitmap
+ * blocks' dense_span / dense_unpack / dense_or (the first 1 to 32 bytes,
+ * the count from the first byte), each followed by a round trip through
+ * the matching encoder.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +88,43 @@ static void fuzz_bitpack(const uint8_t *data, size_t size)
     FZ_CHECK(memcmp(vals, back, sizeof vals) == 0);
 }
 
+static void fuzz_dense(const uint8_t *data, size_t size)
+{
+    if (size < 2)
+        return;
+    size_t n = 1 + (size_t)data[0] % DENSE_MAX_BYTES;
+    const uint8_t *bm = data + 1;
+    if (size - 1 < n)
+        n = size - 1;
+    uint32_t last;
+    if (dense_span(bm, n, &last) != 0) {
+        FZ_CHECK(n == 0 || n > DENSE_MAX_BYTES || bm[n - 1] == 0);
+        return;
+    }
+    FZ_CHECK(last / 8 == n - 1 && ((bm[last / 8] >> (last % 8)) & 1));
+    uint32_t set = 0;
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < 8; b++)
+            set += (bm[i] >> b) & 1;
+    uint32_t first = (uint32_t)data[0] * 3, out[DENSE_OUT], out2[DENSE_OUT];
+    uint32_t got = dense_unpack(out, bm, n, first);
+    FZ_CHECK(got == dense_unpack_portable(out2, bm, n, first));
+    FZ_CHECK(set > ND_BLOCK ? got > ND_BLOCK && got <= DENSE_OUT : got == set);
+    uint32_t m = got < ND_BLOCK ? got : ND_BLOCK;
+    FZ_CHECK(memcmp(out, out2, m * sizeof *out) == 0);
+    for (uint32_t i = 0; i < m; i++)
+        FZ_CHECK(out[i] >= first && out[i] <= first + last && (i == 0 || out[i] > out[i - 1]));
+    if (got == ND_BLOCK) { /* a well-formed block packs back to the same bytes */
+        uint8_t back[DENSE_MAX_BYTES];
+        FZ_CHECK(dense_pack(back, out, ND_BLOCK, first) == n && memcmp(back, bm, n) == 0);
+    }
+    uint64_t bits[(3 * 255 + 8 * DENSE_MAX_BYTES) / 64 + 2] = {0};
+    FZ_CHECK(dense_or(bits, bm, n, first) == set);
+    FZ_CHECK(bits_count(bits, (first + last) / 64 + 1) == set);
+    for (uint32_t i = 0; i < m; i++)
+        FZ_CHECK((bits[out[i] / 64] >> (out[i] % 64)) & 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > (1u << 16))
@@ -93,6 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_varints(data, data + size);
     fuzz_seq(data, size);
     fuzz_bitpack(data, size);
+    fuzz_dense(data, size);
     if (size > 1)
         fuzz_bitpack(data + 1, size - 1);
     return 0;
