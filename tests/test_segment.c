@@ -2052,6 +2052,16 @@ static void test_segment_reframed_bodies(void **state)
     free_corpus(&c);
 }
 
+/* Opens the index at dir (which must succeed) and a search on it. */
+static nd_search *open_searcher(const char *dir, nd_index **ix)
+{
+    char msg[512];
+    ASSERT_OK(nd_index_open(ix, dir, NULL, msg, sizeof msg), msg);
+    nd_search *s = NULL;
+    assert_int_equal(nd_search_open(&s, *ix), ND_OK);
+    return s;
+}
+
 /* Version 2 files are checked chunk by chunk as they are read, so a damaged
  * chunk fails what reads it, and nothing else: opening the index, and
  * searches that do not read it, still succeed; nd_check reports it. */
@@ -2068,9 +2078,7 @@ static void test_segment_checked_when_read(void **state)
     put_bytes(fs.path[FILE_STO], FRAME_HEADER + 20, &b, 1);
     nd_index *ix = NULL;
     char msg[512];
-    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
-    nd_search *s = NULL;
-    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    nd_search *s = open_searcher(dir, &ix);
     nd_search_opts o = ND_SEARCH_OPTS_INIT;
     o.ids_only = 1;
     o.snippets = 0;
@@ -2120,8 +2128,7 @@ static void test_segment_checked_when_read(void **state)
     assert_true(at >= 32768 && at < 49152 && FRAME_HEADER + 32 + 20 * (size_t)D >= 49152);
     b = fs.orig[FILE_COL][at] ^ 0x01;
     put_bytes(fs.path[FILE_COL], at, &b, 1);
-    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
-    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    s = open_searcher(dir, &ix);
     rc = nd_search_run(s, &h, "alpha OR beta OR market OR oil", 10, &o);
     assert_int_equal(rc, ND_ECORRUPT);
     if (!strstr(nd_search_errmsg(s), "seg-1.col: checksum mismatch in bytes 32768..49151"))
@@ -2140,8 +2147,7 @@ static void test_segment_checked_when_read(void **state)
     assert_true(at >= 16384 && at < 32768);
     b = fs.orig[FILE_COL][at] ^ 0x01;
     put_bytes(fs.path[FILE_COL], at, &b, 1);
-    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
-    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    s = open_searcher(dir, &ix);
     rc = nd_search_run(s, &h, "alpha OR beta OR market OR oil", ND_MAX_K, &o);
     assert_int_equal(rc, ND_ECORRUPT);
     if (!strstr(nd_search_errmsg(s), "seg-1.col: checksum mismatch in bytes 16384..32767"))
@@ -2162,10 +2168,7 @@ static void test_segment_checked_when_read(void **state)
 static void search_word(const char *dir, int count_only, int want_rc, uint64_t want_total)
 {
     nd_index *ix = NULL;
-    char msg[512];
-    ASSERT_OK(nd_index_open(&ix, dir, NULL, msg, sizeof msg), msg);
-    nd_search *s = NULL;
-    assert_int_equal(nd_search_open(&s, ix), ND_OK);
+    nd_search *s = open_searcher(dir, &ix);
     nd_search_opts o = ND_SEARCH_OPTS_INIT;
     o.count_only = count_only;
     o.snippets = 0;
