@@ -35,7 +35,7 @@ static int g_ready;
 
 static const char *const k_queries[] = {
     "oil", "\"oil prices\"", "gas OR elections", "pri*", "title:oil AND NOT gas",
-    "source:Reuters", "date:2019..2021", "\"oil gas\"~5", "北京", "news",
+    "source:Reuters", "date:2019..2021", "\"oil gas\"~5", "北京", "news", "weekly",
 };
 
 static void cleanup(void)
@@ -58,11 +58,11 @@ static void add_doc(nd_writer *w, unsigned i)
     char json[1024];
     int n = snprintf(json, sizeof json,
                      "{\"id\":\"d%u\",\"title\":\"News %u about %s\",\"body\":\"news body %u: "
-                     "%s and %s rose; prices fell in the %u markets report news\","
+                     "%s and %s rose; prices fell in the %u markets report news%s\","
                      "\"source\":\"%s\",\"lang\":\"en\",\"url\":\"https://example.com/%u\","
                      "\"date\":\"20%02u-0%u-1%u\"}",
                      i, i, topics[i % 5], i, topics[(i + 1) % 5], topics[(i + 3) % 5], i * 7,
-                     sources[i % 3], i, 10 + i % 12, 1 + i % 9, i % 10);
+                     i % 13 ? " weekly" : "", sources[i % 3], i, 10 + i % 12, 1 + i % 9, i % 10);
     FZ_CHECK(n > 0 && (size_t)n < sizeof json);
     FZ_CHECK(nd_writer_add_json(w, json, (size_t)n) == ND_OK);
 }
@@ -74,7 +74,9 @@ static void setup(void)
     nd_writer_opts wo = ND_WRITER_OPTS_INIT;
     wo.merge_factor = 1;
     FZ_CHECK(nd_writer_open(&w, g_dir, &wo) == ND_OK);
-    for (unsigned i = 0; i < 140; i++) /* > 128: one full postings block */
+    /* > 128: one full postings block; "weekly" (in every article but each
+     * 13th) makes it a bitmap block */
+    for (unsigned i = 0; i < 140; i++)
         add_doc(w, i);
     FZ_CHECK(nd_writer_commit(w) == ND_OK);
     for (unsigned i = 140; i < 150; i++)
@@ -225,6 +227,7 @@ static int open_and_search(int skip_checksums)
     search(s, "news OR body:markets", ND_MAX_K, &o);
     o.count_only = 1;
     search(s, "news", ND_MAX_K, &o);
+    search(s, "weekly OR elections", ND_MAX_K, &o);
     nd_search_free(s);
     nd_index_free(ix);
     return ND_OK;
