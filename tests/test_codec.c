@@ -1111,7 +1111,8 @@ static void test_codec_bits_count(void **state)
         size_t n = (size_t)(tu_rand(&seed) % 300);
         uint64_t want = 0;
         for (size_t i = 0; i < n; i++) {
-            w[i] = tu_rand(&seed) & tu_rand(&seed) & (round % 2 ? UINT64_MAX : tu_rand(&seed));
+            uint64_t r1 = tu_rand(&seed), r2 = tu_rand(&seed);
+            w[i] = r1 & r2 & (round % 2 ? UINT64_MAX : tu_rand(&seed)); /* sparse bits too */
             unsigned one = 0;
             for (int b = 0; b < 64; b++)
                 one += (unsigned)((w[i] >> b) & 1);
