@@ -19,7 +19,10 @@
  *     buffer, the read bandwidth its ratios are taken against;
  *   - doc gaps: bitpack128_unpack followed by the prefix-sum loop of
  *     lib/index/postings.c (load_block), against the fused
- *     bitpack128_unpack_delta1, in cache.
+ *     bitpack128_unpack_delta1, in cache;
+ *   - bitmap blocks: blocks of 128 documents spanning 136..256 numbers
+ *     expanded from bitmaps (dense_unpack) against unpacked from packed
+ *     gaps, and counted into a bitset both ways, in cache.
  * Every implementation's output is compared with the portable one first.
  * Prints Markdown tables (the ones in bench/README.md).
  *
@@ -426,6 +429,100 @@ static void table_docs(const opts *o)
     }
 }
 
+/* ---- bitmap blocks --------------------------------------------------------- */
+
+/* Blocks of 128 documents spanning `span` numbers (the first and the last
+ * of the span taken, the rest at random), decoded the two ways the format
+ * allows (FORMAT.md section 7): expanded from a bitmap (dense_unpack, both
+ * implementations) or unpacked from packed gaps (bitpack128_unpack_delta1,
+ * the chosen kernels), and counted into a bitset: the bitmap ORed in
+ * (dense_or) or the unpacked documents' bits set one by one, as
+ * pcursor_collect does. Mint/s of documents, best of reps, each round
+ * timing every column once. */
+static void table_bitmaps(const opts *o)
+{
+    printf("\n### Bitmap blocks in cache: Mint/s of documents, %d blocks, best of %d\n\n"
+           "| span | packed width | expand bitmap | expand (portable) | unpack packed gaps | "
+           "count bitmap (`dense_or`) | count packed (unpack + a bit per document) |\n"
+           "|---:|---:|---:|---:|---:|---:|---:|\n",
+           CACHE_BLOCKS, o->reps);
+    static const unsigned SPANS[] = {136, 160, 192, 224, 256};
+    uint64_t blocks = CACHE_INTS / ND_BLOCK;
+    for (size_t si = 0; si < sizeof SPANS / sizeof SPANS[0]; si++) {
+        unsigned span = SPANS[si];
+        uint8_t bm[CACHE_BLOCKS][DENSE_MAX_BYTES], packed[CACHE_BLOCKS][16 * 32];
+        size_t bm_len[CACHE_BLOCKS];
+        unsigned width = 0;
+        uint64_t seed = 0x62697473u + span;
+        for (int b = 0; b < CACHE_BLOCKS; b++) {
+            uint8_t taken[256] = {0};
+            taken[0] = taken[span - 1] = 1;
+            for (unsigned n = 2; n < ND_BLOCK;) {
+                unsigned k = (unsigned)(rng(&seed) % span);
+                n += !taken[k];
+                taken[k] = 1;
+            }
+            uint32_t docs[ND_BLOCK], gaps[ND_BLOCK];
+            for (unsigned k = 0, i = 0; k < span; k++)
+                if (taken[k])
+                    docs[i++] = k;
+            for (int i = 0; i < ND_BLOCK; i++)
+                gaps[i] = i ? docs[i] - docs[i - 1] - 1 : docs[0];
+            bm_len[b] = dense_pack(bm[b], docs, ND_BLOCK, 0);
+            unsigned w = bits_needed(gaps, ND_BLOCK);
+            width = w > width ? w : width;
+            bitpack128_pack(packed[b], gaps, w);
+        }
+        for (int b = 0; b < CACHE_BLOCKS; b++) { /* all at the widest, as a list's blocks */
+            uint32_t docs[DENSE_OUT], gaps[ND_BLOCK];
+            dense_unpack(docs, bm[b], bm_len[b], 0);
+            for (int i = 0; i < ND_BLOCK; i++)
+                gaps[i] = i ? docs[i] - docs[i - 1] - 1 : docs[0];
+            bitpack128_pack(packed[b], gaps, width);
+        }
+        double best[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
+        static uint64_t bits[256 / 64 + 1];
+        for (int rep = 0; rep < o->reps; rep++) {
+            for (int col = 0; col < 5; col++) {
+                uint32_t out[DENSE_OUT], acc = 0;
+                double t0 = now_sec();
+                for (uint64_t i = 0; i < blocks; i++) {
+                    int b = (int)(i % CACHE_BLOCKS);
+                    switch (col) {
+                    case 0:
+                        acc += dense_unpack(out, bm[b], bm_len[b], 0) + out[i & 127];
+                        break;
+                    case 1:
+                        acc += dense_unpack_portable(out, bm[b], bm_len[b], 0) + out[i & 127];
+                        break;
+                    case 2:
+                        acc += (uint32_t)bitpack128_unpack_delta1(out, packed[b], width,
+                                                                  UINT32_MAX) + out[i & 127];
+                        break;
+                    case 3:
+                        acc += dense_or(bits, bm[b], bm_len[b], 0);
+                        break;
+                    default:
+                        bitpack128_unpack_delta1(out, packed[b], width, UINT32_MAX);
+                        for (int k = 0; k < ND_BLOCK; k++)
+                            bits[out[k] >> 6] |= UINT64_C(1) << (out[k] & 63);
+                        acc += (uint32_t)bits[i & 3];
+                        break;
+                    }
+                }
+                double t = now_sec() - t0;
+                sink = acc;
+                best[col] = t < best[col] ? t : best[col];
+            }
+        }
+        printf("| %u | %u |", span, width);
+        for (int col = 0; col < 5; col++)
+            printf(" %.0f |", mints(blocks * ND_BLOCK, best[col]));
+        printf("\n");
+        fflush(stdout);
+    }
+}
+
 static int parse_args(int argc, char **argv, opts *o)
 {
     *o = (opts){101, 5, 256 * MIB, 1024 * MIB};
@@ -490,5 +587,6 @@ int main(int argc, char **argv)
     table_cache(&o);
     table_memory(&o);
     table_docs(&o);
+    table_bitmaps(&o);
     return 0;
 }
