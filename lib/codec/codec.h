@@ -110,9 +110,10 @@ uint64_t bitpack128_unpack_delta1_impl(int impl, uint32_t out[ND_BLOCK], const u
  * `first` to its last document: bit i (byte i / 8, bit i % 8) set for
  * document first + i. At most DENSE_MAX_BYTES bytes: only a block whose
  * documents span at most 256 numbers (a word in half the articles or more)
- * is a bitmap. Expanding one costs a few times what unpacking narrow gaps
- * does, and a wider span would cost more (AP89, 60 queries, callgrind:
- * spans up to 512 numbers made phrases 1.6 % slower, up to 4096 3 %).
+ * is a bitmap. Expanding one is a table step per byte, as fast as
+ * unpacking the same block's packed gaps at such spans (bench_codec) but
+ * slower the wider the span: on AP89 (60 queries, callgrind) spans up to
+ * 512 numbers made phrases 1.6 % slower, up to 4096 3 %.
  */
 #define DENSE_MAX_BYTES 32
 /* Room dense_unpack needs: it may write up to 8 values past the 128th. */
