@@ -2,11 +2,11 @@
  * dense.c - bitmaps: counting the bits of a bitset, and a postings block
  * of 128 documents as a bitmap of the range they span (docs/FORMAT.md
  * section 7): bit i of the bitmap, byte i / 8, bit i % 8, stands for
- * document first + i. For a word in most articles
- * this is about as small as its packed gaps; counting its matches ORs the
- * bitmap into the query's bitset 64 documents at a time instead of
- * setting one bit per posting, and expanding it to document numbers takes
- * a table lookup and eight stores per byte.
+ * document first + i. For a word in most articles this is about as small
+ * as its packed gaps; counting its matches ORs the bitmap into the query's
+ * bitset 64 documents at a time instead of setting one bit per posting,
+ * and expanding it to document numbers takes a table lookup and eight
+ * stores per byte.
  */
 #include <string.h>
 #ifdef __SSE2__
@@ -15,19 +15,16 @@
 
 #include "codec/codec.h"
 #include "codec/dense_table.h"
+#include "util/util.h"
 
 /* Bytes i .. i+7 of the bitmap (fewer at its end) as a little-endian u64. */
 static inline uint64_t load64(const uint8_t *p, size_t n, size_t i)
 {
-    uint64_t x = 0;
-    if (n - i >= 8) {
-        for (int k = 0; k < 8; k++)
-            x |= (uint64_t)p[i + k] << (8 * k);
-        return x;
-    }
-    for (size_t k = 0; i + k < n; k++)
-        x |= (uint64_t)p[i + k] << (8 * k);
-    return x;
+    if (n - i >= 8)
+        return ld_u64(p + i);
+    uint8_t tail[8] = {0};
+    memcpy(tail, p + i, n - i);
+    return ld_u64(tail);
 }
 
 size_t dense_pack(uint8_t *out, const uint32_t *docs, size_t n, uint32_t first)

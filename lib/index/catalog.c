@@ -288,11 +288,9 @@ static int read_segments(sqlite3 *db, manifest *m, nd_err *e)
             }
             /* bitmaps are stored as little-endian u64 words */
             const uint8_t *b = blob;
-            uint64_t count = 0;
-            for (size_t w = 0; w < words; w++) {
+            for (size_t w = 0; w < words; w++)
                 s->deleted[w] = ld_u64(b + 8 * w);
-                count += (uint64_t)__builtin_popcountll(s->deleted[w]);
-            }
+            uint64_t count = bits_count(s->deleted, words);
             if (count != (uint64_t)del || (docs % 64 && s->deleted[words - 1] >> (docs % 64))) {
                 rc = err_set(e, ND_ECORRUPT, "%s: deletions of segment %lld do not add up",
                              CATALOG_NAME, (long long)num);

@@ -492,7 +492,6 @@ typedef struct pcursor {
     uint32_t *max_tf;
     uint32_t *min_len;
     int no_tf;             /* frequencies are not decoded (counting only) */
-    int dense_ok;          /* .doc version >= DOC_VERSION: bitmap blocks allowed */
     uint32_t shallow;      /* pcursor_shallow: block of its last answer */
     int one_ready;         /* one-block list: one_max_tf, one_min_len computed */
     uint32_t one_max_tf, one_min_len, one_last;

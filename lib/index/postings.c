@@ -46,7 +46,6 @@ int pcursor_open(pcursor *c, const segment *s, int field, const term_info *ti, n
     c->field = field;
     c->nb = (ti->df + ND_BLOCK - 1) / ND_BLOCK;
     c->block = c->nb;
-    c->dense_ok = s->doc_version >= DOC_VERSION;
     c->doc = 0;
     const uint8_t *p = s->map[FILE_DOC].data + ti->doc_off, *end = p + ti->doc_len;
     c->end = end;
@@ -171,7 +170,7 @@ static int read_block(pcursor *c, uint32_t b, uint64_t *bits, nd_err *e)
         uint64_t len;
         uint32_t top;
         p++;
-        if (!c->dense_ok || vget(&p, end, &len) || len > (uint64_t)(end - p) ||
+        if (c->seg->doc_version < DOC_VERSION || vget(&p, end, &len) || len > (uint64_t)(end - p) ||
             dense_span(p, (size_t)len, &top))
             return bad(c, e, "bad bitmap block");
         uint64_t first = doc + 1;

@@ -280,7 +280,7 @@ static int encode_term(const segwriter *w, int field, uint32_t df, const uint32_
             unsigned bits = bits_needed(vals, n);
             size_t span = (size_t)(prev_doc - first) / 8 + 1; /* the bitmap's bytes */
             if (bits > 0 && span <= DENSE_MAX_BYTES &&
-                1 + varint_len(span) + span <= 1 + (size_t)16 * bits + DENSE_SLACK) {
+                varint_len(span) + span <= (size_t)16 * bits + DENSE_SLACK) {
                 if (buf_putc(&c->blocks, DOC_DENSE) || buf_put_varint(&c->blocks, span) ||
                     buf_reserve(&c->blocks, span))
                     return err_set(e, ND_ENOMEM, "out of memory writing postings");
